@@ -1,0 +1,17 @@
+//! qr-edge-core: everything about a scan that is not I/O.
+//!
+//! No Fastly types live here, so every piece is unit-tested, property-tested
+//! and fuzzed natively. The edge shell in `../src` feeds it request facts and
+//! store results and turns its answers into responses, cache entries and log lines.
+
+pub mod clock;
+pub mod decide;
+pub mod pages;
+pub mod path;
+pub mod privacy;
+pub mod qr;
+pub mod record;
+pub mod scan_event;
+pub mod settings;
+pub mod targeting;
+pub mod visitor;

@@ -1,0 +1,1 @@
+//! QR code images (SPEC section 7): parameters, SVG and PNG rendering.

@@ -1,0 +1,2 @@
+//! qr-edge: the Compute program.
+fn main() {}
