@@ -1,0 +1,172 @@
+//! The decision for one scan of a known link (SPEC §3, "Decision order"):
+//! disabled → validity window → rules → split → default, then query forwarding.
+
+use crate::clock::parse_rfc3339;
+use crate::record::{LinkRecord, LinkStatus};
+use crate::targeting::{choose, ScanFacts};
+use serde::Serialize;
+use std::fmt;
+
+/// What happened to a scan (the scan event's `outcome`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Redirected to a destination of the record.
+    Redirect,
+    /// No such link.
+    NotFound,
+    /// The link is disabled.
+    Disabled,
+    /// The scan is outside the link's validity window.
+    Expired,
+    /// Nothing could be resolved; redirected to `fallback_url`.
+    Fallback,
+    /// Nothing could be resolved; 503.
+    Unavailable,
+    /// The `/{slug}+` page.
+    Preview,
+}
+
+/// What decided the destination (the scan event's `rule`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleRef {
+    /// The record's `url`.
+    Default,
+    /// `rules[N]` (0-based, as the record lists them).
+    Rule(usize),
+    /// `split[N]` (0-based).
+    Split(usize),
+    /// The validity window.
+    Expired,
+    /// No record decided anything.
+    None,
+}
+
+impl fmt::Display for RuleRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RuleRef::Default => f.write_str("default"),
+            RuleRef::Rule(i) => write!(f, "rule:{i}"),
+            RuleRef::Split(i) => write!(f, "split:{i}"),
+            RuleRef::Expired => f.write_str("expired"),
+            RuleRef::None => f.write_str("none"),
+        }
+    }
+}
+
+impl Serialize for RuleRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// The answer for one scan of a known link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// What happened.
+    pub outcome: Outcome,
+    /// HTTP status to send.
+    pub status: u16,
+    /// `Location`, for redirects.
+    pub location: Option<String>,
+    /// What decided.
+    pub rule: RuleRef,
+}
+
+/// Applies the decision order to a record.
+pub fn decide(record: &LinkRecord, scan: &ScanFacts<'_>) -> Decision {
+    if record.status == LinkStatus::Disabled {
+        return Decision { outcome: Outcome::Disabled, status: 410, location: None, rule: RuleRef::None };
+    }
+    if !in_window(record, scan.now) {
+        let location = record.expired_url.clone();
+        let status = if location.is_some() { 302 } else { 410 };
+        return Decision { outcome: Outcome::Expired, status, location, rule: RuleRef::Expired };
+    }
+    let (url, rule) = choose(record, scan);
+    let location = if record.forward_query { merge_query(url, scan.query) } else { url.to_owned() };
+    Decision { outcome: Outcome::Redirect, status: record.code, location: Some(location), rule }
+}
+
+/// Whether `now` lies in `[valid_from, valid_until)`.
+pub fn in_window(record: &LinkRecord, now: i64) -> bool {
+    let from = record.valid_from.as_deref().and_then(parse_rfc3339);
+    let until = record.valid_until.as_deref().and_then(parse_rfc3339);
+    from.is_none_or(|from| now >= from) && until.is_none_or(|until| now < until)
+}
+
+/// Merges the scan's query string into the destination's; scan parameters
+/// win on a name clash. Without scan parameters the destination is unchanged.
+pub fn merge_query(destination: &str, scan_query: &str) -> String {
+    let scan: Vec<(String, String)> = url::form_urlencoded::parse(scan_query.as_bytes()).into_owned().collect();
+    if scan.is_empty() {
+        return destination.to_owned();
+    }
+    let Ok(mut url) = url::Url::parse(destination) else {
+        return destination.to_owned();
+    };
+    let kept: Vec<(String, String)> = url
+        .query_pairs()
+        .into_owned()
+        .filter(|(name, _)| !scan.iter().any(|(n, _)| n == name))
+        .collect();
+    url.query_pairs_mut().clear().extend_pairs(kept).extend_pairs(scan);
+    url.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{parse_record, DestinationPolicy, Strictness};
+    use crate::visitor::{Geo, Visitor};
+
+    const NOW: i64 = 1_772_323_200_000; // 2026-03-01T00:00:00Z
+
+    fn decide_json(json: &str, query: &str) -> Decision {
+        let policy = DestinationPolicy { short_domain: "go.example.com", allowed_hosts: None };
+        let record = parse_record(json.as_bytes(), Strictness::Reader, &policy).unwrap();
+        let visitor = Visitor::classify(None, None, None, false, Geo::default(), None);
+        decide(&record, &ScanFacts { slug: "s", now: NOW, query, visitor: &visitor })
+    }
+
+    #[test]
+    fn default_destination_with_the_records_code() {
+        let d = decide_json(r#"{"url":"https://example.com/x","code":307}"#, "");
+        assert_eq!(d, Decision { outcome: Outcome::Redirect, status: 307, location: Some("https://example.com/x".into()), rule: RuleRef::Default });
+    }
+
+    #[test]
+    fn disabled_wins_over_everything() {
+        let d = decide_json(r#"{"url":"https://example.com/x","status":"disabled","valid_until":"2020-01-01T00:00:00Z"}"#, "");
+        assert_eq!((d.outcome, d.status, d.location, d.rule), (Outcome::Disabled, 410, None, RuleRef::None));
+    }
+
+    #[test]
+    fn outside_the_window_is_expired() {
+        let before = decide_json(r#"{"url":"https://example.com/x","valid_from":"2026-03-01T00:00:00.001Z","expired_url":"https://example.com/ended"}"#, "a=1");
+        assert_eq!((before.outcome, before.status, before.location.as_deref()), (Outcome::Expired, 302, Some("https://example.com/ended")));
+        let after = decide_json(r#"{"url":"https://example.com/x","valid_until":"2026-03-01T00:00:00Z"}"#, "");
+        assert_eq!((after.outcome, after.status, after.location, after.rule), (Outcome::Expired, 410, None, RuleRef::Expired));
+        let inside = decide_json(r#"{"url":"https://example.com/x","valid_from":"2026-03-01T00:00:00Z","valid_until":"2026-03-01T00:00:00.001Z"}"#, "");
+        assert_eq!(inside.outcome, Outcome::Redirect);
+    }
+
+    #[test]
+    fn query_is_merged_and_scan_wins() {
+        assert_eq!(merge_query("https://example.com/p?a=1&b=2#frag", "b=3&c=4"), "https://example.com/p?a=1&b=3&c=4#frag");
+        assert_eq!(merge_query("https://example.com/p?a=%20", ""), "https://example.com/p?a=%20");
+        let d = decide_json(r#"{"url":"https://example.com/x?k=v","forward_query":false}"#, "utm=1");
+        assert_eq!(d.location.as_deref(), Some("https://example.com/x?k=v"));
+        let d = decide_json(r#"{"url":"https://example.com/x?k=v"}"#, "utm=1");
+        assert_eq!(d.location.as_deref(), Some("https://example.com/x?k=v&utm=1"));
+    }
+
+    #[test]
+    fn rule_refs_print_as_the_log_names_them() {
+        let names: Vec<String> = [RuleRef::Default, RuleRef::Rule(2), RuleRef::Split(0), RuleRef::Expired, RuleRef::None]
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(names, ["default", "rule:2", "split:0", "expired", "none"]);
+    }
+}

@@ -6,6 +6,7 @@
 
 pub mod clock;
 pub mod decide;
+pub mod freshness;
 pub mod pages;
 pub mod path;
 pub mod privacy;

@@ -1,0 +1,574 @@
+//! The link record (SPEC §3): one type for the KV value, the origin's body and
+//! the admin API's body, and one validator for all three.
+//!
+//! Readers (KV, origin) ignore unknown fields; the admin API rejects them. Both
+//! run the same validation, including the destination allow-list, so neither a
+//! compromised origin nor a leaked admin token can point a printed code at a
+//! host the owner has not allowed.
+
+use crate::clock::parse_rfc3339;
+use crate::settings::HostPattern;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Longest destination URL in bytes.
+pub const MAX_URL_LEN: usize = 2048;
+/// Largest record body accepted from any source.
+pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
+/// Most rules, split entries, tags, or values in one condition.
+pub const MAX_LIST_LEN: usize = 256;
+/// Largest split weight.
+pub const MAX_WEIGHT: u32 = 1_000_000;
+/// Redirect codes a record may ask for.
+pub const ALLOWED_CODES: [u16; 5] = [301, 302, 303, 307, 308];
+
+/// Continent codes as Fastly's geolocation names them.
+pub const CONTINENTS: [&str; 7] = ["AF", "AN", "AS", "EU", "NA", "OC", "SA"];
+/// OS names of rule conditions and scan events.
+pub const OS_NAMES: [&str; 7] = ["ios", "android", "windows", "macos", "linux", "chromeos", "other"];
+/// Device classes of rule conditions.
+pub const DEVICE_NAMES: [&str; 4] = ["mobile", "tablet", "desktop", "bot"];
+
+/// A link record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinkRecord {
+    /// The default destination.
+    pub url: String,
+    /// `active` or `disabled`.
+    #[serde(default)]
+    pub status: LinkStatus,
+    /// Redirect status code for rule, split and default destinations.
+    #[serde(default = "default_code")]
+    pub code: u16,
+    /// Merge the scan's query string into the destination's.
+    #[serde(default = "default_true")]
+    pub forward_query: bool,
+    /// Start of the validity window (RFC 3339), inclusive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_from: Option<String>,
+    /// End of the validity window (RFC 3339), exclusive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<String>,
+    /// Where scans outside the window go; without it they get a 410 page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expired_url: Option<String>,
+    /// Ordered targeting rules; the first that holds decides.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<Rule>,
+    /// Weighted, sticky A/B split.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub split: Vec<SplitEntry>,
+    /// Free-form labels for the owner.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// Free text for the owner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Whether a link redirects at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkStatus {
+    /// Redirects.
+    #[default]
+    Active,
+    /// Answers a 410 page.
+    Disabled,
+}
+
+/// One targeting rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rule {
+    /// Conditions, all of which must hold; empty always holds.
+    #[serde(default)]
+    pub when: When,
+    /// Destination when the rule holds.
+    pub url: String,
+}
+
+/// The conditions of a rule. A list condition holds when the request matches
+/// one of its values.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct When {
+    /// ISO 3166-1 alpha-2 codes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<Vec<String>>,
+    /// `AF AN AS EU NA OC SA`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continent: Option<Vec<String>>,
+    /// `CC-RR` subdivision codes, e.g. `US-CA`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<Vec<String>>,
+    /// OS names, see [`OS_NAMES`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os: Option<Vec<String>>,
+    /// Device classes, see [`DEVICE_NAMES`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<Vec<String>>,
+    /// Primary language subtags, e.g. `fr`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<Vec<String>>,
+    /// The scan time is at or after this instant (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// The scan time is strictly before this instant (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+    /// Query parameters that must all be present with these values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<BTreeMap<String, String>>,
+    /// Conditions this version does not know. The admin API rejects them; a
+    /// reader keeps the rule but never lets it hold, since ignoring a condition
+    /// would widen the rule beyond what its author wrote.
+    #[serde(flatten, skip_serializing)]
+    pub unknown: BTreeMap<String, serde_json::Value>,
+}
+
+/// One arm of a split.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SplitEntry {
+    /// Destination of this arm.
+    pub url: String,
+    /// Relative share; 0 disables the arm.
+    pub weight: u32,
+}
+
+fn default_code() -> u16 {
+    302
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// How strictly to read a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strictness {
+    /// KV and origin: unknown fields are ignored.
+    Reader,
+    /// Admin API: unknown fields are errors.
+    Admin,
+}
+
+/// What the destination URLs of a record may be.
+#[derive(Debug, Clone, Copy)]
+pub struct DestinationPolicy<'a> {
+    /// The short-link domain itself, never a destination (no loops).
+    pub short_domain: &'a str,
+    /// Allowed destination hosts; `None` allows any.
+    pub allowed_hosts: Option<&'a [HostPattern]>,
+}
+
+/// A record rejected, naming the field (`rules[0].when.country`) and the problem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordError {
+    /// Path of the offending field; empty for the body as a whole.
+    pub field: String,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+impl RecordError {
+    fn new(field: impl Into<String>, problem: impl Into<String>) -> Self {
+        RecordError { field: field.into(), problem: problem.into() }
+    }
+}
+
+impl fmt::Display for RecordError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.field.is_empty() {
+            f.write_str(&self.problem)
+        } else {
+            write!(f, "{}: {}", self.field, self.problem)
+        }
+    }
+}
+
+impl std::error::Error for RecordError {}
+
+/// Parses and validates a record body.
+pub fn parse_record(
+    body: &[u8],
+    strictness: Strictness,
+    policy: &DestinationPolicy<'_>,
+) -> Result<LinkRecord, RecordError> {
+    let record = deserialize_record(body, strictness)?;
+    record.validate(strictness, policy)?;
+    Ok(record)
+}
+
+/// Turns a JSON value (one import line, less its `domain` and `slug`) into a validated record.
+pub fn record_from_value(
+    value: serde_json::Value,
+    strictness: Strictness,
+    policy: &DestinationPolicy<'_>,
+) -> Result<LinkRecord, RecordError> {
+    let body = serde_json::to_vec(&value).map_err(|e| RecordError::new("", e.to_string()))?;
+    parse_record(&body, strictness, policy)
+}
+
+fn deserialize_record(body: &[u8], strictness: Strictness) -> Result<LinkRecord, RecordError> {
+    if body.len() > MAX_RECORD_BYTES {
+        return Err(RecordError::new("", "the record is larger than 1 MiB"));
+    }
+    let mut json = serde_json::Deserializer::from_slice(body);
+    let mut track = serde_path_to_error::Track::new();
+    let mut ignored = Vec::new();
+    let tracked = serde_path_to_error::Deserializer::new(&mut json, &mut track);
+    let parsed: Result<LinkRecord, _> =
+        serde_ignored::deserialize(tracked, |path| ignored.push(field_path(&path)));
+    let record = parsed.map_err(|e| {
+        let path = track.path().to_string();
+        let field = if path == "." { String::new() } else { path };
+        RecordError::new(field, e.to_string())
+    })?;
+    json.end().map_err(|e| RecordError::new("", e.to_string()))?;
+    if strictness == Strictness::Admin {
+        if let Some(field) = ignored.into_iter().next() {
+            return Err(RecordError::new(field, "unknown field"));
+        }
+    }
+    Ok(record)
+}
+
+/// Renders a `serde_ignored` path as `rules[0].when.x`, the form
+/// `serde_path_to_error` gives type errors.
+fn field_path(path: &serde_ignored::Path<'_>) -> String {
+    use serde_ignored::Path;
+    match path {
+        Path::Root => String::new(),
+        Path::Seq { parent, index } => format!("{}[{index}]", field_path(parent)),
+        Path::Map { parent, key } => match field_path(parent) {
+            p if p.is_empty() => key.clone(),
+            p => format!("{p}.{key}"),
+        },
+        Path::Some { parent } | Path::NewtypeStruct { parent } | Path::NewtypeVariant { parent } => field_path(parent),
+    }
+}
+
+impl LinkRecord {
+    /// A record with only a destination.
+    pub fn to(url: impl Into<String>) -> Self {
+        LinkRecord {
+            url: url.into(),
+            status: LinkStatus::Active,
+            code: default_code(),
+            forward_query: true,
+            valid_from: None,
+            valid_until: None,
+            expired_url: None,
+            rules: Vec::new(),
+            split: Vec::new(),
+            tags: Vec::new(),
+            note: None,
+        }
+    }
+
+    /// Checks every field against the contract; the first problem is reported.
+    pub fn validate(
+        &self,
+        strictness: Strictness,
+        policy: &DestinationPolicy<'_>,
+    ) -> Result<(), RecordError> {
+        validate_destination("url", &self.url, policy)?;
+        if !ALLOWED_CODES.contains(&self.code) {
+            return Err(RecordError::new("code", "must be one of 301, 302, 303, 307, 308"));
+        }
+        let from = optional_time("valid_from", self.valid_from.as_deref())?;
+        let until = optional_time("valid_until", self.valid_until.as_deref())?;
+        if let (Some(from), Some(until)) = (from, until) {
+            if from >= until {
+                return Err(RecordError::new("valid_until", "must be after valid_from"));
+            }
+        }
+        if let Some(expired) = &self.expired_url {
+            validate_destination("expired_url", expired, policy)?;
+        }
+        bounded_len("rules", self.rules.len())?;
+        for (i, rule) in self.rules.iter().enumerate() {
+            validate_destination(&format!("rules[{i}].url"), &rule.url, policy)?;
+            rule.when.validate(&format!("rules[{i}].when"), strictness)?;
+        }
+        bounded_len("split", self.split.len())?;
+        for (i, entry) in self.split.iter().enumerate() {
+            validate_destination(&format!("split[{i}].url"), &entry.url, policy)?;
+            if entry.weight > MAX_WEIGHT {
+                return Err(RecordError::new(format!("split[{i}].weight"), "must be at most 1000000"));
+            }
+        }
+        if !self.split.is_empty() && self.split.iter().all(|e| e.weight == 0) {
+            return Err(RecordError::new("split", "at least one weight must be above 0"));
+        }
+        bounded_len("tags", self.tags.len())?;
+        Ok(())
+    }
+}
+
+impl When {
+    fn validate(&self, at: &str, strictness: Strictness) -> Result<(), RecordError> {
+        if let Some(name) = self.unknown.keys().next() {
+            if strictness == Strictness::Admin {
+                return Err(RecordError::new(format!("{at}.{name}"), "unknown condition"));
+            }
+        }
+        list(at, "country", &self.country, |v| v.len() == 2 && v.bytes().all(|b| b.is_ascii_alphabetic()), "an ISO 3166-1 alpha-2 code such as DE")?;
+        list(at, "continent", &self.continent, |v| CONTINENTS.iter().any(|c| c.eq_ignore_ascii_case(v)), "one of AF AN AS EU NA OC SA")?;
+        list(at, "region", &self.region, is_region_code, "a CC-RR subdivision code such as US-CA")?;
+        list(at, "os", &self.os, |v| OS_NAMES.iter().any(|o| o.eq_ignore_ascii_case(v)), "one of ios android windows macos linux chromeos other")?;
+        list(at, "device", &self.device, |v| DEVICE_NAMES.contains(&v), "one of mobile tablet desktop bot")?;
+        list(at, "language", &self.language, |v| (1..=8).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphabetic()), "a primary language subtag such as fr")?;
+        optional_time(&format!("{at}.after"), self.after.as_deref())?;
+        optional_time(&format!("{at}.before"), self.before.as_deref())?;
+        if let Some(query) = &self.query {
+            bounded_len(&format!("{at}.query"), query.len())?;
+            if query.keys().any(String::is_empty) {
+                return Err(RecordError::new(format!("{at}.query"), "parameter names must not be empty"));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn list(
+    at: &str,
+    name: &str,
+    values: &Option<Vec<String>>,
+    valid: impl Fn(&str) -> bool,
+    expected: &str,
+) -> Result<(), RecordError> {
+    let Some(values) = values else { return Ok(()) };
+    let field = format!("{at}.{name}");
+    if values.is_empty() {
+        return Err(RecordError::new(field, "must list at least one value"));
+    }
+    bounded_len(&field, values.len())?;
+    for (i, value) in values.iter().enumerate() {
+        if !valid(value) {
+            return Err(RecordError::new(format!("{field}[{i}]"), format!("must be {expected}")));
+        }
+    }
+    Ok(())
+}
+
+fn bounded_len(field: &str, len: usize) -> Result<(), RecordError> {
+    if len > MAX_LIST_LEN {
+        return Err(RecordError::new(field, "has more than 256 entries"));
+    }
+    Ok(())
+}
+
+fn optional_time(field: &str, value: Option<&str>) -> Result<Option<i64>, RecordError> {
+    match value {
+        None => Ok(None),
+        Some(text) => parse_rfc3339(text)
+            .map(Some)
+            .ok_or_else(|| RecordError::new(field, "must be an RFC 3339 timestamp such as 2026-03-01T00:00:00Z")),
+    }
+}
+
+/// `CC-RR`: two letters, a dash, one to three letters or digits.
+pub fn is_region_code(value: &str) -> bool {
+    let Some((country, sub)) = value.split_once('-') else { return false };
+    country.len() == 2
+        && country.bytes().all(|b| b.is_ascii_alphabetic())
+        && (1..=3).contains(&sub.len())
+        && sub.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// Checks one destination URL: absolute http(s), at most 2048 bytes, no
+/// user-info or control characters, host allowed and not the short domain.
+pub fn validate_destination(
+    field: &str,
+    url: &str,
+    policy: &DestinationPolicy<'_>,
+) -> Result<(), RecordError> {
+    let reject = |problem: &str| Err(RecordError::new(field, problem));
+    if url.len() > MAX_URL_LEN {
+        return reject("is longer than 2048 bytes");
+    }
+    if url.bytes().any(|b| b <= b' ' || b == 0x7f) {
+        return reject("contains spaces or control characters");
+    }
+    let Ok(parsed) = url::Url::parse(url) else {
+        return reject("is not an absolute URL");
+    };
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return reject("must be an http or https URL");
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return reject("must not contain user-info");
+    }
+    let Some(host) = parsed.host_str().map(str::to_ascii_lowercase) else {
+        return reject("has no host");
+    };
+    let host = host.strip_suffix('.').unwrap_or(&host);
+    if host == policy.short_domain {
+        return reject("points at the short-link domain itself (a redirect loop)");
+    }
+    if let Some(allowed) = policy.allowed_hosts {
+        if !allowed.iter().any(|pattern| pattern.matches(host)) {
+            return reject(&format!("host {host} is not in destination_hosts"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ANY: DestinationPolicy<'static> =
+        DestinationPolicy { short_domain: "go.example.com", allowed_hosts: None };
+
+    fn admin(body: &str) -> Result<LinkRecord, RecordError> {
+        parse_record(body.as_bytes(), Strictness::Admin, &ANY)
+    }
+
+    fn reader(body: &str) -> Result<LinkRecord, RecordError> {
+        parse_record(body.as_bytes(), Strictness::Reader, &ANY)
+    }
+
+    fn field_of(result: Result<LinkRecord, RecordError>) -> String {
+        result.unwrap_err().field
+    }
+
+    #[test]
+    fn only_url_is_required_and_defaults_apply() {
+        let record = admin(r#"{"url":"https://example.com/spring"}"#).unwrap();
+        assert_eq!(record, LinkRecord::to("https://example.com/spring"));
+        assert_eq!(record.code, 302);
+        assert!(record.forward_query);
+        assert_eq!(record.status, LinkStatus::Active);
+    }
+
+    #[test]
+    fn the_spec_example_is_valid() {
+        let body = r#"{
+          "url": "https://example.com/spring", "status": "active", "code": 302, "forward_query": true,
+          "valid_from": "2026-03-01T00:00:00Z", "valid_until": "2026-06-01T00:00:00Z",
+          "expired_url": "https://example.com/ended",
+          "rules": [
+            {"when": {"country": ["DE", "AT"]}, "url": "https://example.com/de"},
+            {"when": {"os": ["ios"]}, "url": "https://apps.apple.com/app/id1"},
+            {"when": {"language": ["fr"], "device": ["mobile"]}, "url": "https://example.com/fr-m"}
+          ],
+          "split": [{"url": "https://example.com/a", "weight": 70}, {"url": "https://example.com/b", "weight": 30}],
+          "tags": ["spring-campaign"], "note": "free text"}"#;
+        let record = admin(body).unwrap();
+        assert_eq!(record.rules.len(), 3);
+        assert_eq!(record.split[1].weight, 30);
+    }
+
+    #[test]
+    fn readers_ignore_unknown_fields_and_admin_names_them() {
+        let body = r#"{"url":"https://example.com/","colour":"red"}"#;
+        assert!(reader(body).is_ok());
+        assert_eq!(field_of(admin(body)), "colour");
+        let nested = r#"{"url":"https://example.com/","split":[{"url":"https://example.com/a","weight":1,"x":1}]}"#;
+        assert!(reader(nested).is_ok());
+        assert_eq!(field_of(admin(nested)), "split[0].x");
+    }
+
+    #[test]
+    fn unknown_conditions_are_rejected_by_admin_and_kept_by_readers() {
+        let body = r#"{"url":"https://example.com/","rules":[{"when":{"carrier":["x"]},"url":"https://example.com/c"}]}"#;
+        assert_eq!(field_of(admin(body)), "rules[0].when.carrier");
+        let record = reader(body).unwrap();
+        assert!(record.rules[0].when.unknown.contains_key("carrier"));
+    }
+
+    #[test]
+    fn type_errors_name_the_field() {
+        assert_eq!(field_of(admin(r#"{"url":"https://example.com/","code":"x"}"#)), "code");
+        assert_eq!(
+            field_of(admin(r#"{"url":"https://example.com/","split":[{"url":"https://example.com/a","weight":-1}]}"#)),
+            "split[0].weight"
+        );
+        assert_eq!(field_of(admin(r#"{"url":"https://example.com/","status":"paused"}"#)), "status");
+        assert_eq!(field_of(admin(r#"{"status":"active"}"#)), "");
+        assert!(admin(r#"{"url":"https://example.com/"} trailing"#).is_err());
+        assert!(admin("not json").is_err());
+    }
+
+    #[test]
+    fn bad_destinations_are_refused() {
+        for bad in [
+            "javascript:alert(1)",
+            "data:text/html,hi",
+            "/relative",
+            "ftp://example.com/",
+            "https://user:pw@example.com/",
+            "https://example.com/\r\nSet-Cookie: x",
+            "https://exa mple.com/",
+            "https://go.example.com/loop",
+            "https://GO.EXAMPLE.COM./loop",
+        ] {
+            let body = serde_json::json!({ "url": bad }).to_string();
+            assert_eq!(field_of(admin(&body)), "url", "{bad}");
+        }
+        let long = format!("https://example.com/{}", "a".repeat(2048));
+        assert_eq!(field_of(admin(&serde_json::json!({ "url": long }).to_string())), "url");
+    }
+
+    #[test]
+    fn the_allow_list_guards_every_destination() {
+        let patterns = [HostPattern::parse("example.com").unwrap(), HostPattern::parse("*.shop.example").unwrap()];
+        let policy = DestinationPolicy { short_domain: "go.example.com", allowed_hosts: Some(&patterns) };
+        let check = |body: &str| parse_record(body.as_bytes(), Strictness::Reader, &policy);
+        assert!(check(r#"{"url":"https://example.com/x"}"#).is_ok());
+        assert!(check(r#"{"url":"https://eu.shop.example/x"}"#).is_ok());
+        assert_eq!(field_of(check(r#"{"url":"https://shop.example/x"}"#)), "url");
+        assert_eq!(field_of(check(r#"{"url":"https://evil.test/x"}"#)), "url");
+        assert_eq!(
+            field_of(check(r#"{"url":"https://example.com/","rules":[{"url":"https://evil.test/"}]}"#)),
+            "rules[0].url"
+        );
+        assert_eq!(
+            field_of(check(r#"{"url":"https://example.com/","expired_url":"https://evil.test/"}"#)),
+            "expired_url"
+        );
+        assert_eq!(
+            field_of(check(r#"{"url":"https://example.com/","split":[{"url":"https://evil.test/","weight":1}]}"#)),
+            "split[0].url"
+        );
+    }
+
+    #[test]
+    fn codes_windows_and_weights_are_checked() {
+        assert_eq!(field_of(admin(r#"{"url":"https://example.com/","code":200}"#)), "code");
+        assert_eq!(field_of(admin(r#"{"url":"https://example.com/","valid_from":"soon"}"#)), "valid_from");
+        assert_eq!(
+            field_of(admin(r#"{"url":"https://example.com/","valid_from":"2026-06-01T00:00:00Z","valid_until":"2026-03-01T00:00:00Z"}"#)),
+            "valid_until"
+        );
+        assert_eq!(
+            field_of(admin(r#"{"url":"https://example.com/","split":[{"url":"https://example.com/a","weight":0}]}"#)),
+            "split"
+        );
+    }
+
+    #[test]
+    fn conditions_are_checked_and_named() {
+        let rule = |when: &str| format!(r#"{{"url":"https://example.com/","rules":[{{"when":{when},"url":"https://example.com/r"}}]}}"#);
+        assert_eq!(field_of(admin(&rule(r#"{"country":["DEU"]}"#))), "rules[0].when.country[0]");
+        assert_eq!(field_of(admin(&rule(r#"{"country":[]}"#))), "rules[0].when.country");
+        assert_eq!(field_of(admin(&rule(r#"{"continent":["XX"]}"#))), "rules[0].when.continent[0]");
+        assert_eq!(field_of(admin(&rule(r#"{"region":["California"]}"#))), "rules[0].when.region[0]");
+        assert_eq!(field_of(admin(&rule(r#"{"os":["beos"]}"#))), "rules[0].when.os[0]");
+        assert_eq!(field_of(admin(&rule(r#"{"device":["phone"]}"#))), "rules[0].when.device[0]");
+        assert_eq!(field_of(admin(&rule(r#"{"language":["fr-FR"]}"#))), "rules[0].when.language[0]");
+        assert_eq!(field_of(admin(&rule(r#"{"after":"later"}"#))), "rules[0].when.after");
+        assert_eq!(field_of(admin(&rule(r#"{"query":{"":"x"}}"#))), "rules[0].when.query");
+        assert!(admin(&rule(r#"{"country":["de"],"continent":["eu"],"region":["US-CA"],"os":["iOS"],"device":["mobile"],"language":["FR"],"after":"2026-01-01T00:00:00Z","before":"2027-01-01T00:00:00+02:00","query":{"src":"print"}}"#)).is_ok());
+        assert!(admin(&rule("{}")).is_ok());
+    }
+
+    #[test]
+    fn a_record_survives_a_round_trip() {
+        let record = admin(r#"{"url":"https://example.com/","code":307,"forward_query":false,"tags":["a"],"rules":[{"when":{"os":["ios"]},"url":"https://example.com/i"}]}"#).unwrap();
+        let again = admin(&serde_json::to_string(&record).unwrap()).unwrap();
+        assert_eq!(record, again);
+    }
+}
