@@ -1,2 +1,32 @@
-//! qr-edge: the Compute program.
-fn main() {}
+//! qr-edge: a dynamic-QR-code redirect service on Fastly Compute.
+//!
+//! One scan's timeline, in order: route the request and resolve the link
+//! (cache → KV → origin), decide the destination, **send the response**, then
+//! write the scan event and refresh a stale cache entry. Nothing after the
+//! send can delay or fail the redirect.
+
+mod client;
+mod config;
+mod handler;
+mod lookup;
+mod resources;
+mod responses;
+mod scan_log;
+
+use fastly::Request;
+use std::time::Instant;
+
+fn main() {
+    let started = Instant::now();
+    let handled = handler::handle(Request::from_client());
+
+    handled.response.send_to_client();
+    let elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+
+    if let Some(scan) = handled.scan {
+        scan.write(elapsed_us, handler::ip_salt);
+    }
+    if let Some((refresh, key)) = handled.refresh {
+        refresh.run(&key);
+    }
+}

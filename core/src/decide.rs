@@ -88,6 +88,21 @@ pub fn decide(record: &LinkRecord, scan: &ScanFacts<'_>) -> Decision {
     Decision { outcome: Outcome::Redirect, status: record.code, location: Some(location), rule }
 }
 
+/// The answer for a slug no source knows: 302 to `not_found_url`, else a 404 page.
+pub fn not_found(not_found_url: Option<&str>) -> Decision {
+    let status = if not_found_url.is_some() { 302 } else { 404 };
+    Decision { outcome: Outcome::NotFound, status, location: not_found_url.map(str::to_owned), rule: RuleRef::None }
+}
+
+/// The answer when no source answered and nothing usable is cached: 302 to
+/// `fallback_url`, else 503.
+pub fn unavailable(fallback_url: Option<&str>) -> Decision {
+    match fallback_url {
+        Some(url) => Decision { outcome: Outcome::Fallback, status: 302, location: Some(url.to_owned()), rule: RuleRef::None },
+        None => Decision { outcome: Outcome::Unavailable, status: 503, location: None, rule: RuleRef::None },
+    }
+}
+
 /// Whether `now` lies in `[valid_from, valid_until)`.
 pub fn in_window(record: &LinkRecord, now: i64) -> bool {
     let from = record.valid_from.as_deref().and_then(parse_rfc3339);

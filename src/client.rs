@@ -1,0 +1,52 @@
+//! Who is scanning, from Fastly's own data: geolocation of the client address
+//! and device detection of the user agent, classified by the pure core.
+
+use fastly::Request;
+use qr_edge_core::visitor::{DeviceHints, Geo, Visitor};
+use std::net::IpAddr;
+
+/// The visitor behind the client request.
+pub fn visitor(req: &Request) -> Visitor {
+    let ip = req.get_client_ip_addr();
+    let user_agent = req.get_header_str("user-agent");
+    Visitor::classify(
+        ip,
+        user_agent,
+        req.get_header_str("accept-language"),
+        req.get_method_str() == "HEAD",
+        ip.map(geo).unwrap_or_default(),
+        user_agent.and_then(device_hints),
+    )
+}
+
+/// Fastly geolocation, with the region as `CC-RR` like rule conditions.
+fn geo(ip: IpAddr) -> Geo {
+    let Some(g) = fastly::geo::geo_lookup(ip) else { return Geo::default() };
+    let country = non_empty(g.country_code()).map(str::to_ascii_uppercase);
+    let region = match (&country, g.region()) {
+        (Some(cc), Some(rr)) if !rr.is_empty() => Some(format!("{cc}-{}", rr.to_ascii_uppercase())),
+        _ => None,
+    };
+    Geo {
+        region,
+        city: non_empty(g.city()).map(str::to_owned),
+        continent: Some(g.continent().as_code()).filter(|c| *c != "??").map(str::to_owned),
+        asn: Some(g.as_number()).filter(|asn| *asn != 0),
+        country,
+    }
+}
+
+/// Fastly device detection, when it knows the user agent.
+fn device_hints(user_agent: &str) -> Option<DeviceHints> {
+    let d = fastly::device_detection::lookup(user_agent)?;
+    Some(DeviceHints {
+        is_mobile: d.is_mobile().unwrap_or(false),
+        is_tablet: d.is_tablet().unwrap_or(false),
+        is_desktop: d.is_desktop().unwrap_or(false),
+        is_bot: d.is_bot().unwrap_or(false),
+    })
+}
+
+fn non_empty(s: &str) -> Option<&str> {
+    Some(s).filter(|s| !s.is_empty() && *s != "?")
+}

@@ -1,0 +1,24 @@
+//! Reads settings (config store) and secrets (secret store) for one request.
+//! Both stores are optional: without them every setting has its default.
+
+use crate::resources::{SECRETS_STORE, SETTINGS_CONFIG_STORE};
+use fastly::{ConfigStore, SecretStore};
+use qr_edge_core::settings::Settings;
+
+/// Settings for `domain`; malformed values are reported to the service log
+/// (stderr) once per request that reads them, and replaced by defaults.
+pub fn settings_for(domain: &str) -> Settings {
+    let store = ConfigStore::try_open(SETTINGS_CONFIG_STORE).ok();
+    let (settings, problems) = Settings::load(domain, |key| store.as_ref()?.try_get(key).ok().flatten());
+    for problem in problems {
+        eprintln!("setting {} ignored, default used: {}", problem.key, problem.problem);
+    }
+    settings
+}
+
+/// A secret's bytes, or `None` when the store or the key is missing.
+pub fn secret(name: &str) -> Option<Vec<u8>> {
+    let store = SecretStore::open(SECRETS_STORE).ok()?;
+    let secret = store.try_get(name).ok().flatten()?;
+    Some(secret.plaintext().to_vec())
+}

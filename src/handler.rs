@@ -1,0 +1,155 @@
+//! One client request → its response, plus the work that must wait until the
+//! response has been sent (the scan event, a background cache refresh).
+
+use crate::config::settings_for;
+use crate::lookup::{resolve, Link, LinkKey, Refresh};
+use crate::responses::{for_decision, html, redirect, text, Rejection};
+use crate::scan_log::ScanRecord;
+use crate::{client, config};
+use fastly::http::StatusCode;
+use fastly::{Request, Response};
+use qr_edge_core::decide::{self, decide, Decision, Outcome};
+use qr_edge_core::path::{method_class, normalize_host, route, MethodClass, Route, View};
+use qr_edge_core::targeting::ScanFacts;
+use qr_edge_core::freshness::CacheState;
+use qr_edge_core::pages;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A response and what follows it.
+pub struct Handled {
+    /// Sent first.
+    pub response: Response,
+    /// The scan event to write once the response is out.
+    pub scan: Option<ScanRecord>,
+    /// A stale cache entry to refresh once the response is out.
+    pub refresh: Option<(Refresh, LinkKey)>,
+}
+
+impl From<Response> for Handled {
+    fn from(response: Response) -> Self {
+        Handled { response, scan: None, refresh: None }
+    }
+}
+
+impl From<Rejection> for Handled {
+    fn from(rejection: Rejection) -> Self {
+        rejection.into_response().into()
+    }
+}
+
+/// Routes one request.
+pub fn handle(req: Request) -> Handled {
+    let route = route(req.get_path());
+    if route == Route::NotFound {
+        return Rejection::UnknownPath.into();
+    }
+    if route == Route::Admin {
+        return text(StatusCode::NOT_FOUND, "not found: the admin API is not enabled\n").into();
+    }
+    let head = match method_class(req.get_method_str()) {
+        MethodClass::Get => false,
+        MethodClass::Head => true,
+        MethodClass::Options => return Rejection::Options.into(),
+        MethodClass::Other => return Rejection::MethodNotAllowed(req.get_method_str().to_owned()).into(),
+    };
+    let mut handled = public(req, route);
+    if head {
+        handled.response.set_body(Vec::new());
+    }
+    handled
+}
+
+/// The public routes, once the method is known to be `GET` or `HEAD`.
+fn public(req: Request, route: Route) -> Handled {
+    if route == Route::Health {
+        return json(pages::health_json(env!("CARGO_PKG_VERSION"))).into();
+    }
+    let host = match normalize_host(req.get_header_str("host")) {
+        Ok(host) => host,
+        Err(e) => return Rejection::BadHost(e).into(),
+    };
+    let settings = settings_for(&host);
+    if !settings.serves(&host) {
+        return Rejection::MisdirectedHost(host).into();
+    }
+    match route {
+        Route::Robots => text(StatusCode::OK, pages::ROBOTS_TXT).into(),
+        Route::Home => match &settings.home_url {
+            Some(url) => redirect(302, url).into(),
+            None => html(StatusCode::OK, pages::home()).into(),
+        },
+        Route::Link { slug, view } => link(req, LinkKey { domain: host, slug, settings }, view),
+        Route::Health | Route::Admin | Route::NotFound => Rejection::UnknownPath.into(),
+    }
+}
+
+/// `/{slug}`, `/{slug}+`, `/{slug}.svg`, `/{slug}.png`.
+fn link(req: Request, key: LinkKey, view: View) -> Handled {
+    let started_ms = unix_millis();
+    let resolution = resolve(&key);
+    let refresh = resolution.refresh.map(|r| (r, key.clone()));
+    if matches!(view, View::Svg | View::Png) {
+        return Handled { response: Rejection::UnknownPath.into_response(), scan: None, refresh };
+    }
+    let visitor = client::visitor(&req);
+    let query = req.get_query_str().unwrap_or("");
+    let decision = match &resolution.link {
+        Some(Link::Found(record)) => {
+            decide(record, &ScanFacts { slug: &key.slug, now: started_ms, query, visitor: &visitor })
+        }
+        Some(Link::NotFound) => decide::not_found(key.settings.not_found_url.as_deref()),
+        None => decide::unavailable(key.settings.fallback_url.as_deref()),
+    };
+    let (response, decision) = match view {
+        View::Preview => preview(&key, decision, resolution.cache),
+        _ => (for_decision(&decision, resolution.cache), decision),
+    };
+    let scan = ScanRecord {
+        started_ms,
+        id: request_id(&req),
+        domain: key.domain.clone(),
+        slug: key.slug.clone(),
+        decision,
+        cache: resolution.cache,
+        source: resolution.source,
+        method: req.get_method_str().to_owned(),
+        visitor,
+        referer: req.get_header_str("referer").map(str::to_owned),
+        ip_mode: key.settings.ip_mode,
+    };
+    Handled { response, scan: Some(scan), refresh }
+}
+
+/// `/{slug}+`: a page naming where the link leads, for a link that exists.
+fn preview(key: &LinkKey, decision: Decision, cache: CacheState) -> (Response, Decision) {
+    if decision.outcome == Outcome::NotFound || decision.outcome == Outcome::Unavailable {
+        return (for_decision(&decision, cache), decision);
+    }
+    let short_url = format!("https://{}/{}", key.domain, key.slug);
+    let page = pages::preview(&short_url, decision.location.as_deref());
+    let shown = Decision { outcome: Outcome::Preview, status: 200, location: None, rule: decision.rule };
+    (html(StatusCode::OK, page), shown)
+}
+
+fn json(body: String) -> Response {
+    Response::from_status(StatusCode::OK)
+        .with_content_type(fastly::mime::APPLICATION_JSON)
+        .with_header("cache-control", "no-store")
+        .with_body(body)
+}
+
+fn request_id(req: &Request) -> String {
+    req.get_client_request_id()
+        .map(str::to_owned)
+        .or_else(|| std::env::var("FASTLY_TRACE_ID").ok())
+        .unwrap_or_default()
+}
+
+fn unix_millis() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// The `hash` IP mode's key, read only when needed.
+pub fn ip_salt() -> Option<Vec<u8>> {
+    config::secret(crate::resources::IP_SALT_SECRET)
+}

@@ -1,0 +1,245 @@
+//! Link resolution (SPEC §4): the Fastly cache, then the `links` KV store, then
+//! the `origin` backend. Records and "not found" are cached under
+//! `{domain}/{slug}`; stale entries are served while one request refreshes
+//! them, or when every source fails.
+
+use crate::resources::{LINKS_KV_STORE, ORIGIN_BACKEND};
+use fastly::cache::core::{Found, Transaction};
+use fastly::kv_store::KVStoreError;
+use fastly::{Backend, KVStore, Request};
+use qr_edge_core::freshness::{CacheState, Freshness, Source, Windows};
+use qr_edge_core::record::{parse_record, LinkRecord, Strictness};
+use qr_edge_core::settings::Settings;
+use std::io::{Read, Write};
+use std::time::Duration;
+
+/// What the sources say about a slug.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Link {
+    /// A valid record.
+    Found(LinkRecord),
+    /// No source knows the slug.
+    NotFound,
+}
+
+/// Why no source could answer.
+#[derive(Debug)]
+pub enum SourceError {
+    /// The KV store failed.
+    Kv(KVStoreError),
+    /// The origin could not be reached, timed out, or answered an unexpected status.
+    Origin(String),
+    /// A source answered something that is not a valid record.
+    InvalidRecord(Source, String),
+}
+
+impl std::fmt::Display for SourceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SourceError::Kv(e) => write!(f, "KV store: {e}"),
+            SourceError::Origin(e) => write!(f, "origin: {e}"),
+            SourceError::InvalidRecord(source, e) => write!(f, "invalid record from {source:?}: {e}"),
+        }
+    }
+}
+
+/// The result of resolving one slug.
+pub struct Resolution {
+    /// The link, or `None` when nothing could be resolved.
+    pub link: Option<Link>,
+    /// How it was obtained (`x-qr-cache`, scan `cache`).
+    pub cache: CacheState,
+    /// Where it came from (scan `source`).
+    pub source: Source,
+    /// A stale entry to refresh after the response has been sent.
+    pub refresh: Option<Refresh>,
+}
+
+/// Where and how to look a slug up.
+#[derive(Clone)]
+pub struct LinkKey {
+    /// Short-link domain, lower case.
+    pub domain: String,
+    /// Slug, lower case.
+    pub slug: String,
+    /// The domain's settings.
+    pub settings: Settings,
+}
+
+impl LinkKey {
+    /// The KV key, cache key and surrogate key: `{domain}/{slug}`.
+    pub fn store_key(&self) -> String {
+        format!("{}/{}", self.domain, self.slug)
+    }
+
+    fn windows(&self, link: &Link) -> Windows {
+        let s = &self.settings;
+        match link {
+            Link::Found(_) => Windows::for_record(s.cache_ttl, s.stale_while_revalidate, s.stale_if_error),
+            Link::NotFound => Windows::for_not_found(s.negative_ttl),
+        }
+    }
+}
+
+/// Resolves a slug through the cache and, where needed, the sources.
+pub fn resolve(key: &LinkKey) -> Resolution {
+    let txn = match Transaction::lookup(key.store_key().into_bytes().into()).execute() {
+        Ok(txn) => txn,
+        Err(e) => {
+            eprintln!("cache lookup failed, going to the sources: {e}");
+            return from_sources(key, None, None);
+        }
+    };
+    let cached = txn.found().and_then(|found| decode(key, &found).map(|link| (age_ms(&found), link)));
+    let Some((age, link)) = cached else {
+        return from_sources(key, Some(txn), None);
+    };
+    match key.windows(&link).classify(age) {
+        Freshness::Fresh => served_from_cache(link, CacheState::Hit, None),
+        Freshness::ServeStale => {
+            let refresh = txn.must_insert_or_update().then_some(Refresh { txn });
+            served_from_cache(link, CacheState::Stale, refresh)
+        }
+        Freshness::RefreshFirst => from_sources(key, Some(txn), Some(link)),
+        Freshness::Expired => from_sources(key, Some(txn), None),
+    }
+}
+
+fn served_from_cache(link: Link, cache: CacheState, refresh: Option<Refresh>) -> Resolution {
+    Resolution { link: Some(link), cache, source: Source::Cache, refresh }
+}
+
+/// Asks the sources; caches the answer when this request holds the insert
+/// obligation; falls back to `stale` on a source error.
+fn from_sources(key: &LinkKey, txn: Option<Transaction>, stale: Option<Link>) -> Resolution {
+    match fetch(key) {
+        Ok((link, source)) => {
+            if let Some(txn) = txn.filter(Transaction::must_insert_or_update) {
+                store(key, txn, &link);
+            }
+            Resolution { link: Some(link), cache: CacheState::Miss, source, refresh: None }
+        }
+        Err(e) => {
+            eprintln!("lookup of {} failed: {e}", key.store_key());
+            match stale {
+                Some(link) => served_from_cache(link, CacheState::StaleIfError, None),
+                None => Resolution { link: None, cache: CacheState::Miss, source: Source::None, refresh: None },
+            }
+        }
+    }
+}
+
+/// The obligation to refresh a stale entry, kept until after the response.
+/// Dropping it unfulfilled cancels it, so another request can take it.
+pub struct Refresh {
+    txn: Transaction,
+}
+
+impl Refresh {
+    /// Fetches the link afresh and replaces the cache entry; on a source
+    /// error the stale entry stays and the obligation is given back.
+    pub fn run(self, key: &LinkKey) {
+        match fetch(key) {
+            Ok((link, _)) => store(key, self.txn, &link),
+            Err(e) => eprintln!("background refresh of {} failed: {e}", key.store_key()),
+        }
+    }
+}
+
+/// KV first; on a KV miss (or no KV store), the origin (if configured).
+fn fetch(key: &LinkKey) -> Result<(Link, Source), SourceError> {
+    let mut asked = Source::None;
+    if let Ok(Some(store)) = KVStore::open(LINKS_KV_STORE) {
+        asked = Source::Kv;
+        match store.lookup(&key.store_key()) {
+            Ok(mut found) => return parse(key, &found.take_body_bytes(), Source::Kv).map(|l| (l, Source::Kv)),
+            Err(KVStoreError::ItemNotFound) => {}
+            Err(e) => return Err(SourceError::Kv(e)),
+        }
+    }
+    if let Ok(backend) = Backend::from_name(ORIGIN_BACKEND) {
+        if backend.exists() {
+            return fetch_origin(key, &backend).map(|l| (l, Source::Origin));
+        }
+    }
+    Ok((Link::NotFound, asked))
+}
+
+/// `GET /links/{domain}/{slug}` at the origin: 200 record, 404 not found,
+/// anything else a source error. Timeouts come from the backend definition.
+fn fetch_origin(key: &LinkKey, backend: &Backend) -> Result<Link, SourceError> {
+    let url = format!("http://{}/links/{}/{}", ORIGIN_BACKEND, key.domain, key.slug);
+    let resp = Request::get(url)
+        .with_header("accept", "application/json")
+        .with_pass(true)
+        .send(backend.clone())
+        .map_err(|e| SourceError::Origin(e.root_cause().to_string()))?;
+    match resp.get_status().as_u16() {
+        200 => {
+            let mut body = Vec::new();
+            let limit = qr_edge_core::record::MAX_RECORD_BYTES as u64 + 1;
+            resp.into_body()
+                .take(limit)
+                .read_to_end(&mut body)
+                .map_err(|e| SourceError::Origin(format!("reading the body: {e}")))?;
+            parse(key, &body, Source::Origin)
+        }
+        404 => Ok(Link::NotFound),
+        status => Err(SourceError::Origin(format!("answered {status}"))),
+    }
+}
+
+fn parse(key: &LinkKey, body: &[u8], source: Source) -> Result<Link, SourceError> {
+    let policy = key.settings.policy(&key.domain);
+    parse_record(body, Strictness::Reader, &policy)
+        .map(Link::Found)
+        .map_err(|e| SourceError::InvalidRecord(source, e.to_string()))
+}
+
+/// Cache entry body: `N` for "not found", `R` + record JSON for a record.
+fn encode(link: &Link) -> Vec<u8> {
+    match link {
+        Link::NotFound => b"N".to_vec(),
+        Link::Found(record) => {
+            let mut body = b"R".to_vec();
+            body.extend(serde_json::to_vec(record).unwrap_or_default());
+            body
+        }
+    }
+}
+
+/// Reads a cache entry back; records are validated again, so a tightened
+/// `destination_hosts` applies to cached records at once. `None` when unusable.
+fn decode(key: &LinkKey, found: &Found) -> Option<Link> {
+    let body = found.to_stream().ok()?.into_bytes();
+    match body.split_first() {
+        Some((b'N', _)) => Some(Link::NotFound),
+        Some((b'R', json)) => parse(key, json, Source::Cache).ok(),
+        _ => None,
+    }
+}
+
+fn age_ms(found: &Found) -> u64 {
+    u64::try_from(found.age().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Writes `link` under the transaction: fresh for its TTL, kept through its stale windows.
+fn store(key: &LinkKey, txn: Transaction, link: &Link) {
+    let windows = key.windows(link);
+    let body = encode(link);
+    let surrogate = key.store_key();
+    let written = txn
+        .insert(Duration::from_secs(windows.ttl.into()))
+        .stale_while_revalidate(Duration::from_secs(windows.stale_span().into()))
+        .surrogate_keys([surrogate.as_str()])
+        .known_length(body.len() as u64)
+        .execute()
+        .map_err(|e| e.to_string())
+        .and_then(|mut writer| {
+            writer.write_all(&body).map_err(|e| e.to_string())?;
+            writer.finish().map_err(|e| e.to_string())
+        });
+    if let Err(e) = written {
+        eprintln!("cache insert of {surrogate} failed: {e}");
+    }
+}
