@@ -5,7 +5,7 @@ use crate::config::settings_for;
 use crate::lookup::{resolve, Link, LinkKey, Refresh};
 use crate::responses::{for_decision, html, redirect, text, Rejection};
 use crate::scan_log::ScanRecord;
-use crate::{client, config};
+use crate::{client, config, images};
 use fastly::http::StatusCode;
 use fastly::{Request, Response};
 use qr_edge_core::decide::{self, decide, Decision, Outcome};
@@ -13,6 +13,7 @@ use qr_edge_core::path::{method_class, normalize_host, route, MethodClass, Route
 use qr_edge_core::targeting::ScanFacts;
 use qr_edge_core::freshness::CacheState;
 use qr_edge_core::pages;
+use qr_edge_core::qr::ImageFormat;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A response and what follows it.
@@ -88,8 +89,13 @@ fn link(req: Request, key: LinkKey, view: View) -> Handled {
     let started_ms = unix_millis();
     let resolution = resolve(&key);
     let refresh = resolution.refresh.map(|r| (r, key.clone()));
-    if matches!(view, View::Svg | View::Png) {
-        return Handled { response: Rejection::UnknownPath.into_response(), scan: None, refresh };
+    if let Some(format) = image_format(view) {
+        let response = match resolution.link {
+            Some(Link::Found(_)) => images::image(&req, &key.domain, &key.slug, format),
+            Some(Link::NotFound) => for_decision(&decide::not_found(None), resolution.cache),
+            None => for_decision(&decide::unavailable(None), resolution.cache),
+        };
+        return Handled { response, scan: None, refresh };
     }
     let visitor = client::visitor(&req);
     let query = req.get_query_str().unwrap_or("");
@@ -118,6 +124,14 @@ fn link(req: Request, key: LinkKey, view: View) -> Handled {
         ip_mode: key.settings.ip_mode,
     };
     Handled { response, scan: Some(scan), refresh }
+}
+
+fn image_format(view: View) -> Option<ImageFormat> {
+    match view {
+        View::Svg => Some(ImageFormat::Svg),
+        View::Png => Some(ImageFormat::Png),
+        View::Redirect | View::Preview => None,
+    }
 }
 
 /// `/{slug}+`: a page naming where the link leads, for a link that exists.

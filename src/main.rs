@@ -8,6 +8,7 @@
 mod client;
 mod config;
 mod handler;
+mod images;
 mod lookup;
 mod resources;
 mod responses;

@@ -24,6 +24,10 @@ pub enum Rejection {
     BadHost(HostError),
     /// A host outside setting `domains` (421).
     MisdirectedHost(String),
+    /// A QR image parameter out of range (400, problem+json).
+    BadImageParameter(qr_edge_core::qr::ParamError),
+    /// The short URL does not fit a QR symbol (cannot happen for valid hosts and slugs).
+    ImageTooLarge(String),
 }
 
 impl Rejection {
@@ -40,6 +44,10 @@ impl Rejection {
             Rejection::MisdirectedHost(host) => {
                 text(StatusCode::MISDIRECTED_REQUEST, &format!("misdirected request: this service does not serve host {host}\n"))
             }
+            Rejection::BadImageParameter(e) => {
+                problem(StatusCode::BAD_REQUEST, "Invalid image parameter", &e.to_string(), Some(e.param))
+            }
+            Rejection::ImageTooLarge(e) => problem(StatusCode::BAD_REQUEST, "Short URL too long for a QR code", &e, None),
         }
     }
 }
