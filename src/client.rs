@@ -3,20 +3,28 @@
 
 use fastly::Request;
 use qr_edge_core::visitor::{DeviceHints, Geo, Visitor};
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 /// The visitor behind the client request.
 pub fn visitor(req: &Request) -> Visitor {
     let ip = req.get_client_ip_addr();
-    let user_agent = req.get_header_str("user-agent");
+    let user_agent = header(req, "user-agent");
+    let user_agent = user_agent.as_deref();
     Visitor::classify(
         ip,
         user_agent,
-        req.get_header_str("accept-language"),
+        header(req, "accept-language").as_deref(),
         req.get_method_str() == "HEAD",
         ip.map(geo).unwrap_or_default(),
         user_agent.and_then(device_hints),
     )
+}
+
+/// A header's first value as text; bytes that are not UTF-8 become U+FFFD
+/// (the `fastly` crate's strict accessor would panic on them).
+pub fn header<'a>(req: &'a Request, name: &str) -> Option<Cow<'a, str>> {
+    req.get_header_str_lossy(name)
 }
 
 /// Fastly geolocation, with the region as `CC-RR` like rule conditions.

@@ -5,7 +5,9 @@ use crate::config::settings_for;
 use crate::lookup::{resolve, Link, LinkKey, Refresh};
 use crate::responses::{for_decision, html, redirect, text, Rejection};
 use crate::scan_log::ScanRecord;
+use crate::client::header;
 use crate::{client, config, images};
+use std::borrow::Cow;
 use fastly::http::StatusCode;
 use fastly::{Request, Response};
 use qr_edge_core::decide::{self, decide, Decision, Outcome};
@@ -40,6 +42,12 @@ impl From<Rejection> for Handled {
 
 /// Routes one request.
 pub fn handle(req: Request) -> Handled {
+    // The Host header is checked before anything reads the URL: the runtime
+    // builds the URL from it, and the `fastly` crate panics on one it cannot parse.
+    let host = match normalize_host(header(&req, "host").as_deref()) {
+        Ok(host) => host,
+        Err(e) => return Rejection::BadHost(e).into(),
+    };
     let route = route(req.get_path());
     if route == Route::NotFound {
         return Rejection::UnknownPath.into();
@@ -53,7 +61,7 @@ pub fn handle(req: Request) -> Handled {
         MethodClass::Options => return Rejection::Options.into(),
         MethodClass::Other => return Rejection::MethodNotAllowed(req.get_method_str().to_owned()).into(),
     };
-    let mut handled = public(req, route);
+    let mut handled = public(req, host, route);
     if head {
         handled.response.set_body(Vec::new());
     }
@@ -61,14 +69,10 @@ pub fn handle(req: Request) -> Handled {
 }
 
 /// The public routes, once the method is known to be `GET` or `HEAD`.
-fn public(req: Request, route: Route) -> Handled {
+fn public(req: Request, host: String, route: Route) -> Handled {
     if route == Route::Health {
         return json(pages::health_json(env!("CARGO_PKG_VERSION"))).into();
     }
-    let host = match normalize_host(req.get_header_str("host")) {
-        Ok(host) => host,
-        Err(e) => return Rejection::BadHost(e).into(),
-    };
     let settings = settings_for(&host);
     if !settings.serves(&host) {
         return Rejection::MisdirectedHost(host).into();
@@ -120,7 +124,7 @@ fn link(req: Request, key: LinkKey, view: View) -> Handled {
         source: resolution.source,
         method: req.get_method_str().to_owned(),
         visitor,
-        referer: req.get_header_str("referer").map(str::to_owned),
+        referer: header(&req, "referer").map(Cow::into_owned),
         ip_mode: key.settings.ip_mode,
     };
     Handled { response, scan: Some(scan), refresh }

@@ -18,7 +18,7 @@ pub fn image(req: &Request, domain: &str, slug: &str, format: ImageFormat) -> Re
     let text = short_url_text(domain, slug);
     let tag = etag(&text, format, &options);
     let not_modified = req
-        .get_header_all_str("if-none-match")
+        .get_header_all_str_lossy("if-none-match")
         .iter()
         .flat_map(|value| value.split(','))
         .any(|candidate| matches!(candidate.trim(), "*") || candidate.trim() == tag);

@@ -135,12 +135,14 @@ impl std::fmt::Display for HostError {
 pub fn normalize_host(raw: Option<&str>) -> Result<String, HostError> {
     let raw = raw.map(str::trim).filter(|h| !h.is_empty()).ok_or(HostError::Missing)?;
     let name = match raw.rsplit_once(':') {
-        Some((name, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => name,
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) && port.parse::<u16>().is_ok() => name,
         Some((_, _)) => return Err(HostError::Malformed),
         None => raw,
     };
     let name = name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase();
-    if is_dns_name(&name) {
+    // The runtime parses `http://{Host}{path}` with the `url` crate; only hosts
+    // that parse there (punycode included) may reach it.
+    if is_dns_name(&name) && url::Host::parse(&name).is_ok() {
         Ok(name)
     } else {
         Err(HostError::Malformed)
@@ -211,7 +213,7 @@ mod tests {
     fn hostile_hosts_are_refused() {
         assert_eq!(normalize_host(None), Err(HostError::Missing));
         assert_eq!(normalize_host(Some("  ")), Err(HostError::Missing));
-        for bad in ["a/b", "a..b", "-a.com", "a.com:", "a.com:x", "[::1]:80", "exämple.com", "a b", "a\r\nb"] {
+        for bad in ["a/b", "a..b", "-a.com", "a.com:", "a.com:x", "a.com:99999", "[::1]:80", "exämple.com", "a b", "a\r\nb", "xn--zz.com"] {
             assert_eq!(normalize_host(Some(bad)), Err(HostError::Malformed), "{bad:?}");
         }
         assert!(normalize_host(Some(&"a".repeat(254))).is_err());

@@ -1,0 +1,155 @@
+//! A real link origin on loopback for one test: it answers
+//! `GET /links/{domain}/{slug}` from records the test puts in, and can be
+//! switched to answer 5xx, hang, send garbage, or be down altogether.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+/// How the origin answers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Behaviour {
+    /// 200 with the record put for the key, else 404.
+    Serve,
+    /// This status, with a small body.
+    Status(u16),
+    /// Accept, then say nothing for this long.
+    Hang(Duration),
+    /// 200 with a body that is not a record.
+    Garbage,
+    /// Nothing listens: connections are refused.
+    Down,
+}
+
+struct State {
+    behaviour: Behaviour,
+    records: HashMap<String, String>,
+    requests: Vec<String>,
+}
+
+/// A running origin; stops when dropped.
+pub struct Origin {
+    addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Origin {
+    /// Starts an origin on a free port of 127.0.0.1.
+    pub fn start() -> Origin {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind origin");
+        let addr = listener.local_addr().expect("origin address");
+        let state = Arc::new(Mutex::new(State { behaviour: Behaviour::Serve, records: HashMap::new(), requests: Vec::new() }));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (s, st) = (state.clone(), stop.clone());
+        thread::spawn(move || accept_loop(Some(listener), addr, s, st));
+        Origin { addr, state, stop }
+    }
+
+    /// The backend URL for Viceroy's config.
+    pub fn url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
+    /// Serves `record` (JSON text) for `{domain}/{slug}`.
+    pub fn put(&self, key: &str, record: &str) {
+        self.lock().records.insert(key.to_owned(), record.to_owned());
+    }
+
+    /// Forgets a record (the origin then answers 404 for it).
+    pub fn remove(&self, key: &str) {
+        self.lock().records.remove(key);
+    }
+
+    /// Switches how the origin answers from now on.
+    pub fn set(&self, behaviour: Behaviour) {
+        self.lock().behaviour = behaviour;
+    }
+
+    /// Paths requested so far, in order.
+    pub fn requests(&self) -> Vec<String> {
+        self.lock().requests.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Drop for Origin {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+fn accept_loop(mut listener: Option<TcpListener>, addr: SocketAddr, state: Arc<Mutex<State>>, stop: Arc<AtomicBool>) {
+    while !stop.load(Ordering::SeqCst) {
+        let down = state.lock().map(|s| s.behaviour == Behaviour::Down).unwrap_or(false);
+        if down {
+            listener = None;
+            thread::sleep(Duration::from_millis(5));
+            continue;
+        }
+        if listener.is_none() {
+            listener = TcpListener::bind(addr).ok();
+            if let Some(l) = &listener {
+                let _ = l.set_nonblocking(true);
+            }
+        }
+        let Some(l) = &listener else {
+            thread::sleep(Duration::from_millis(5));
+            continue;
+        };
+        let _ = l.set_nonblocking(true);
+        match l.accept() {
+            Ok((stream, _)) => {
+                let state = state.clone();
+                thread::spawn(move || answer(stream, &state));
+            }
+            Err(_) => thread::sleep(Duration::from_millis(2)),
+        }
+    }
+}
+
+fn answer(mut stream: TcpStream, state: &Mutex<State>) {
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut head = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    let text = String::from_utf8_lossy(&head);
+    let path = text.split(' ').nth(1).unwrap_or("").to_owned();
+    let (behaviour, record) = {
+        let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
+        s.requests.push(path.clone());
+        let key = path.strip_prefix("/links/").unwrap_or("");
+        (s.behaviour.clone(), s.records.get(key).cloned())
+    };
+    let (status, body) = match behaviour {
+        Behaviour::Serve => match record {
+            Some(r) => (200, r),
+            None => (404, r#"{"error":"not found"}"#.to_owned()),
+        },
+        Behaviour::Status(code) => (code, r#"{"error":"scripted"}"#.to_owned()),
+        Behaviour::Hang(d) => {
+            thread::sleep(d);
+            return;
+        }
+        Behaviour::Garbage => (200, "<html>definitely not a record".to_owned()),
+        Behaviour::Down => return,
+    };
+    let reply = format!(
+        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.write_all(reply.as_bytes());
+}
