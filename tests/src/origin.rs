@@ -70,9 +70,10 @@ impl Origin {
         self.lock().behaviour = behaviour;
     }
 
-    /// Paths requested so far, in order.
+    /// Link paths (`/links/…`) requested so far, in order. Viceroy's own
+    /// start-up probe of the backend (`GET /`) is not counted.
     pub fn requests(&self) -> Vec<String> {
-        self.lock().requests.clone()
+        self.lock().requests.iter().filter(|p| p.starts_with("/links/")).cloned().collect()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
