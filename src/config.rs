@@ -22,3 +22,26 @@ pub fn secret(name: &str) -> Option<Vec<u8>> {
     let secret = store.try_get(name).ok().flatten()?;
     Some(secret.plaintext().to_vec())
 }
+
+#[cfg(test)]
+mod tests {
+    //! These run inside Viceroy (`cargo test --target wasm32-wasip1`) against
+    //! the stores `fastly.toml` declares for local serving.
+    use super::*;
+    use crate::resources::{ADMIN_TOKEN_SECRET, IP_SALT_SECRET};
+
+    #[test]
+    fn settings_come_from_the_config_store() {
+        let settings = settings_for("go.example.com");
+        assert_eq!(settings.domains.as_deref(), Some(&["go.example.com".to_owned(), "qr.example.org".to_owned()][..]));
+        assert_eq!(settings.home_url.as_deref(), Some("https://example.com/"));
+        assert_eq!(settings.cache_ttl, 60);
+    }
+
+    #[test]
+    fn secrets_come_from_the_secret_store() {
+        assert_eq!(secret(ADMIN_TOKEN_SECRET).as_deref(), Some(&b"local-admin-token"[..]));
+        assert_eq!(secret(IP_SALT_SECRET).as_deref(), Some(&b"local-ip-salt"[..]));
+        assert_eq!(secret("no-such-secret"), None);
+    }
+}

@@ -243,3 +243,33 @@ fn store(key: &LinkKey, txn: Transaction, link: &Link) {
         eprintln!("cache insert of {surrogate} failed: {e}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! These run inside Viceroy against the fixture KV store of `fastly.toml`
+    //! and Viceroy's real core cache.
+    use super::*;
+
+    fn key(slug: &str) -> LinkKey {
+        LinkKey { domain: "go.example.com".into(), slug: slug.into(), settings: Settings::default() }
+    }
+
+    #[test]
+    fn a_kv_record_is_cached_after_the_first_lookup() {
+        let first = resolve(&key("spring26"));
+        assert_eq!((first.cache, first.source), (CacheState::Miss, Source::Kv));
+        let Some(Link::Found(record)) = first.link else { panic!("spring26 is in fixtures/links.json") };
+        assert_eq!(record.url, "https://example.com/spring");
+        let second = resolve(&key("spring26"));
+        assert_eq!((second.cache, second.source), (CacheState::Hit, Source::Cache));
+        assert_eq!(second.link, Some(Link::Found(record)));
+    }
+
+    #[test]
+    fn cache_entries_round_trip() {
+        let record = Link::Found(LinkRecord::to("https://example.com/x"));
+        assert_eq!(encode(&Link::NotFound), b"N");
+        assert_eq!(encode(&record)[0], b'R');
+        assert_eq!(key("a").store_key(), "go.example.com/a");
+    }
+}

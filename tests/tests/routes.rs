@@ -146,3 +146,15 @@ fn preview_names_the_destination_without_redirecting() {
     assert!(body.contains("https://example.com/a?b=&lt;c&gt;"), "{body}");
     assert!(!body.contains("<c>"));
 }
+
+#[test]
+fn nothing_from_the_request_reaches_a_header_unencoded() {
+    let s = service();
+    let r = s.get("/spring26?next=%0d%0aSet-Cookie:%20x=1&a=%22%3E");
+    assert_eq!(r.status, 302);
+    assert!(r.header("set-cookie").is_none());
+    let location = r.header("location").unwrap();
+    assert!(location.starts_with("https://example.com/spring?next="), "{location}");
+    assert!(!location.contains('\r') && !location.contains('\n') && !location.contains(' '), "{location:?}");
+    assert_eq!(r.headers.iter().filter(|(n, _)| n == "location").count(), 1);
+}
