@@ -90,17 +90,12 @@ fn public(req: Request, host: String, route: Route) -> Handled {
 
 /// `/{slug}`, `/{slug}+`, `/{slug}.svg`, `/{slug}.png`.
 fn link(req: Request, key: LinkKey, view: View) -> Handled {
+    if let Some(format) = image_format(view) {
+        return images::respond(&req, &key, format);
+    }
     let started_ms = unix_millis();
     let resolution = resolve(&key);
     let refresh = resolution.refresh.map(|r| (r, key.clone()));
-    if let Some(format) = image_format(view) {
-        let response = match resolution.link {
-            Some(Link::Found(_)) => images::image(&req, &key.domain, &key.slug, format),
-            Some(Link::NotFound) => for_decision(&decide::not_found(None), resolution.cache),
-            None => for_decision(&decide::unavailable(None), resolution.cache),
-        };
-        return Handled { response, scan: None, refresh };
-    }
     let visitor = client::visitor(&req);
     let query = req.get_query_str().unwrap_or("");
     let decision = match &resolution.link {

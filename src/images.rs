@@ -1,35 +1,145 @@
-//! `/{slug}.svg` and `/{slug}.png` (SPEC §7): the printable code of an
-//! existing short link, cacheable and revalidated by `ETag`.
+//! `/{slug}.svg` and `/{slug}.png` (SPEC §7): the printable code of a link
+//! that exists, cacheable and revalidated by `ETag`. Images are not scans:
+//! they never write a `scans` line.
 
-use crate::responses::Rejection;
-use fastly::http::StatusCode;
+use crate::handler::Handled;
+use crate::lookup::{resolve, Link, LinkKey};
+use crate::responses::{for_decision, with_cache_state, Rejection};
+use fastly::http::{Method, StatusCode};
 use fastly::{Request, Response};
+use qr_edge_core::decide;
 use qr_edge_core::qr::{content_type, etag, render, short_url_text, ImageFormat, QrOptions};
 
-/// `Cache-Control` of images: the code of a short URL never changes.
+/// `Cache-Control` of images: the code of a short URL never changes (the
+/// destination behind it may, but the code does not encode the destination).
 const IMAGE_CACHE_CONTROL: &str = "public, max-age=86400";
 
-/// The image response for an existing link.
-pub fn image(req: &Request, domain: &str, slug: &str, format: ImageFormat) -> Response {
+/// The answer to an image request.
+///
+/// - Parameters are checked first: a bad one is 400 without touching any store.
+/// - Any link that exists gets its code, including a disabled or expired one:
+///   the owner may re-enable or extend it, and the printed code stays the same.
+/// - Unknown slug → 404 (not `not_found_url`); nothing resolvable → 503 with
+///   `Retry-After` (not `fallback_url`: a redirect is no image).
+pub fn respond(req: &Request, key: &LinkKey, format: ImageFormat) -> Handled {
     let options = match QrOptions::from_query(req.get_query_str().unwrap_or("")) {
         Ok(options) => options,
-        Err(e) => return Rejection::BadImageParameter(e).into_response(),
+        Err(e) => return Rejection::BadImageParameter(e).into(),
     };
+    let resolution = resolve(key);
+    let response = match resolution.link {
+        Some(Link::Found(_)) => with_cache_state(
+            image(req, &key.domain, &key.slug, format, &options),
+            resolution.cache,
+        ),
+        Some(Link::NotFound) => for_decision(&decide::not_found(None), resolution.cache),
+        None => for_decision(&decide::unavailable(None), resolution.cache),
+    };
+    Handled {
+        response,
+        scan: None,
+        refresh: resolution.refresh.map(|r| (r, key.clone())),
+    }
+}
+
+/// The code of `https://{DOMAIN}/{SLUG}`: 200 with the image, or 304 when the
+/// client's `If-None-Match` already names it. `HEAD` skips the rendering.
+fn image(
+    req: &Request,
+    domain: &str,
+    slug: &str,
+    format: ImageFormat,
+    options: &QrOptions,
+) -> Response {
     let text = short_url_text(domain, slug);
-    let tag = etag(&text, format, &options);
-    let not_modified = req
-        .get_header_all_str_lossy("if-none-match")
-        .iter()
-        .flat_map(|value| value.split(','))
-        .any(|candidate| matches!(candidate.trim(), "*") || candidate.trim() == tag);
+    let tag = etag(&text, format, options);
     let response = Response::from_status(StatusCode::OK)
         .with_header("etag", &tag)
         .with_header("cache-control", IMAGE_CACHE_CONTROL);
-    if not_modified {
+    let conditions = req.get_header_all_str_lossy("if-none-match");
+    if conditions
+        .iter()
+        .any(|header| if_none_match_matches(header, &tag))
+    {
+        // RFC 9110 §15.4.5: a 304 repeats ETag and Cache-Control, and has no body.
         return response.with_status(StatusCode::NOT_MODIFIED);
     }
-    match render(&text, format, &options) {
-        Ok(bytes) => response.with_header("content-type", content_type(format)).with_body(bytes),
+    let response = response.with_header("content-type", content_type(format));
+    if req.get_method() == Method::HEAD {
+        return response;
+    }
+    match render(&text, format, options) {
+        Ok(bytes) => response.with_body(bytes),
         Err(e) => Rejection::ImageTooLarge(e.to_string()).into_response(),
+    }
+}
+
+/// Whether one `If-None-Match` field value names `tag` (a quoted strong tag).
+///
+/// RFC 9110 §13.1.2: `*` matches any current representation, and the list is
+/// compared weakly, so `W/"x"` matches `"x"`. Parsing stops at the first
+/// malformed member; what was read before it still counts.
+fn if_none_match_matches(header: &str, tag: &str) -> bool {
+    let mut rest = header;
+    loop {
+        rest = rest.trim_start_matches([' ', '\t', ',']);
+        if rest.is_empty() {
+            return false;
+        }
+        if let Some(after) = rest.strip_prefix('*') {
+            return after.trim_start_matches([' ', '\t']).is_empty()
+                || after.starts_with([',', ' ', '\t']);
+        }
+        let unweak = rest.strip_prefix("W/").unwrap_or(rest);
+        let Some(opaque) = unweak.strip_prefix('"') else {
+            return false;
+        };
+        let Some(end) = opaque.find('"') else {
+            return false;
+        };
+        let candidate = &unweak[..end + 2];
+        if candidate == tag {
+            return true;
+        }
+        rest = &opaque[end + 1..];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::if_none_match_matches as matches;
+
+    const TAG: &str = r#""0b7e9606f207f22ed3b7915d13bffd13""#;
+
+    #[test]
+    fn strong_and_weak_forms_of_the_tag_match() {
+        assert!(matches(TAG, TAG));
+        assert!(matches(r#"W/"0b7e9606f207f22ed3b7915d13bffd13""#, TAG));
+        assert!(matches(
+            r#""a", W/"b" ,"0b7e9606f207f22ed3b7915d13bffd13""#,
+            TAG
+        ));
+        assert!(matches("*", TAG));
+        assert!(matches(" * ", TAG));
+    }
+
+    #[test]
+    fn other_tags_and_malformed_values_do_not_match() {
+        assert!(!matches(r#""a", W/"b""#, TAG));
+        assert!(
+            !matches("0b7e9606f207f22ed3b7915d13bffd13", TAG),
+            "unquoted"
+        );
+        assert!(
+            !matches(r#"w/"0b7e9606f207f22ed3b7915d13bffd13""#, TAG),
+            "W/ is case-sensitive"
+        );
+        assert!(
+            !matches(r#""0b7e9606f207f22ed3b7915d13bffd1"#, TAG),
+            "unterminated"
+        );
+        assert!(!matches(r#""0b7e9606f207f22ed3b7915d13bffd13x""#, TAG));
+        assert!(!matches("", TAG));
+        assert!(!matches("*x", TAG));
     }
 }

@@ -1,0 +1,768 @@
+//! SPEC section 7: the QR code images as the running service sends them. Every
+//! image is read back by independent code — the `png` crate, `resvg` for SVG
+//! and the `rqrr` QR decoder — and must decode to exactly the upper-case short
+//! URL of the request's host and slug.
+
+use qr_edge_tests::{Reply, Req, Service, ServiceConfig};
+use resvg::{tiny_skia, usvg};
+
+const SPRING_URL: &str = "HTTPS://GO.EXAMPLE.COM/SPRING26";
+const CACHEABLE: &str = "public, max-age=86400";
+
+const ECCS: [&str; 4] = ["L", "M", "Q", "H"];
+const SIZES: [u32; 3] = [64, 512, 1024];
+const MARGINS: [u32; 3] = [0, 4, 16];
+/// (fg, bg): black on white, navy on cream (upper-case hex), dark green on mint, dark red on grey.
+const COLOURS: [(&str, &str); 4] = [
+    ("000000", "ffffff"),
+    ("1A237E", "FFFDE7"),
+    ("1b5e20", "e8f5e9"),
+    ("8b0000", "eeeeee"),
+];
+
+/// Slugs whose short URLs are 24, 31, 40 and 62 characters long (see also [`longest_slug`]).
+const SLUGS: [&str; 4] = [
+    "a",
+    "spring26",
+    "summer-sale-2026x",
+    "spring-2026-poster-campaign-berlin-mitt",
+];
+
+/// ISO/IEC 18004:2015 table 7: characters a version 1–10 symbol holds in
+/// alphanumeric mode at L, M, Q, H.
+const ALPHANUMERIC_CAPACITY: [[usize; 4]; 10] = [
+    [25, 20, 16, 10],
+    [47, 38, 29, 20],
+    [77, 61, 47, 35],
+    [114, 90, 67, 50],
+    [154, 122, 87, 64],
+    [195, 154, 108, 84],
+    [224, 178, 125, 93],
+    [279, 221, 157, 122],
+    [335, 262, 189, 143],
+    [395, 311, 221, 174],
+];
+
+/// The same table for byte mode: what the URL would need outside alphanumeric mode.
+const BYTE_CAPACITY: [[usize; 4]; 10] = [
+    [17, 14, 11, 7],
+    [32, 26, 20, 14],
+    [53, 42, 32, 24],
+    [78, 62, 46, 34],
+    [106, 84, 60, 44],
+    [134, 106, 74, 58],
+    [154, 122, 86, 64],
+    [192, 152, 108, 84],
+    [230, 180, 130, 98],
+    [271, 213, 151, 119],
+];
+
+/// The 64-character slug (the longest a slug may be).
+fn longest_slug() -> String {
+    let slug: String = "x1y2z3-".repeat(10).chars().take(64).collect();
+    assert_eq!(slug.len(), 64);
+    slug
+}
+
+fn slugs() -> Vec<String> {
+    let mut slugs: Vec<String> = SLUGS.iter().map(|s| s.to_string()).collect();
+    slugs.push(longest_slug());
+    slugs
+}
+
+fn record(path: &str) -> String {
+    format!(r#"{{"url":"https://example.com/{path}"}}"#)
+}
+
+/// A service with the test links: every slug of `SLUGS`, a disabled and an
+/// expired link, one on a second domain, and one whose KV value is corrupt.
+fn service_with(config: ServiceConfig) -> Service {
+    let mut config = config
+        .link(
+            "go.example.com/off",
+            r#"{"url":"https://example.com/off","status":"disabled"}"#,
+        )
+        .link(
+            "go.example.com/ended",
+            r#"{"url":"https://example.com/old","valid_until":"2026-01-01T00:00:00Z"}"#,
+        )
+        .link("qr.example.org/hello", &record("hello"))
+        .link("go.example.com/broken", "this is not a link record");
+    for slug in slugs() {
+        config = config.link(&format!("go.example.com/{slug}"), &record(&slug));
+    }
+    Service::start(config)
+}
+
+fn service() -> Service {
+    service_with(ServiceConfig::new())
+}
+
+/// `GET target`, which must answer 200 with an image of `content_type`.
+fn image(s: &Service, req: Req, content_type: &str) -> Reply {
+    let target = req.target.clone();
+    let r = s.send(req);
+    assert_eq!(r.status, 200, "{target}: {}", r.text());
+    assert_eq!(r.header("content-type"), Some(content_type), "{target}");
+    r
+}
+
+fn png(s: &Service, target: &str) -> Reply {
+    image(s, Req::get(target), "image/png")
+}
+
+fn svg(s: &Service, target: &str) -> Reply {
+    image(s, Req::get(target), "image/svg+xml")
+}
+
+fn hex(colour: &str) -> [u8; 3] {
+    let byte = |i: usize| u8::from_str_radix(&colour[i..i + 2], 16).expect("hex colour");
+    [byte(0), byte(2), byte(4)]
+}
+
+fn luma(c: [u8; 3]) -> u8 {
+    ((299 * u32::from(c[0]) + 587 * u32::from(c[1]) + 114 * u32::from(c[2])) / 1000) as u8
+}
+
+/// An RGB image, row-major.
+struct Raster {
+    width: usize,
+    height: usize,
+    rgb: Vec<[u8; 3]>,
+}
+
+impl Raster {
+    /// Nearest-neighbour enlargement by `k`, as any viewer shows a tiny image.
+    fn enlarged(&self, k: usize) -> Raster {
+        let (width, height) = (self.width * k, self.height * k);
+        let rgb = (0..width * height)
+            .map(|i| self.rgb[(i / width / k) * self.width + (i % width) / k])
+            .collect();
+        Raster { width, height, rgb }
+    }
+
+    /// Checks that the image is `modules` × `modules` solid squares of whole
+    /// pixels and returns the pixels per module.
+    fn pixels_per_module(&self, modules: usize) -> usize {
+        assert_eq!(self.width, self.height, "square image");
+        assert_eq!(
+            self.width % modules,
+            0,
+            "{} px is not a whole number of {modules} modules",
+            self.width
+        );
+        let ppm = self.width / modules;
+        for (i, px) in self.rgb.iter().enumerate() {
+            let (x, y) = (i % self.width, i / self.width);
+            let corner = self.rgb[(y / ppm * ppm) * self.width + x / ppm * ppm];
+            assert_eq!(
+                *px, corner,
+                "pixel ({x},{y}) differs from its module's other pixels"
+            );
+        }
+        ppm
+    }
+}
+
+/// Decodes a PNG with the `png` crate (which checks every CRC and the zlib
+/// checksum), palette expanded to RGB.
+fn png_pixels(bytes: &[u8]) -> Raster {
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    decoder.set_transformations(png::Transformations::EXPAND);
+    let mut reader = decoder.read_info().expect("PNG header");
+    let mut buf = vec![0; reader.output_buffer_size().expect("PNG buffer size")];
+    let frame = reader.next_frame(&mut buf).expect("PNG image data");
+    assert_eq!(
+        (frame.color_type, frame.bit_depth),
+        (png::ColorType::Rgb, png::BitDepth::Eight)
+    );
+    let (width, height) = (frame.width as usize, frame.height as usize);
+    let rgb = (0..height)
+        .flat_map(|y| {
+            let row = &buf[y * frame.line_size..y * frame.line_size + 3 * width];
+            row.chunks(3)
+                .map(|p| [p[0], p[1], p[2]])
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    Raster { width, height, rgb }
+}
+
+/// Rasterises an SVG with resvg at `ppm` pixels per `viewBox` unit (one module).
+fn svg_pixels(bytes: &[u8], ppm: u32) -> Raster {
+    let text = std::str::from_utf8(bytes).expect("SVG is UTF-8");
+    let tree = usvg::Tree::from_str(text, &usvg::Options::default()).expect("usvg parses the SVG");
+    let units = tree.size().width();
+    assert_eq!(units, tree.size().height(), "square viewBox");
+    let width = units as u32 * ppm;
+    let mut pixmap = tiny_skia::Pixmap::new(width, width).expect("pixmap");
+    resvg::render(
+        &tree,
+        tiny_skia::Transform::from_scale(ppm as f32, ppm as f32),
+        &mut pixmap.as_mut(),
+    );
+    let rgb = pixmap
+        .data()
+        .chunks(4)
+        .map(|p| {
+            assert_eq!(p[3], 255, "every pixel is opaque");
+            [p[0], p[1], p[2]]
+        })
+        .collect();
+    Raster {
+        width: width as usize,
+        height: width as usize,
+        rgb,
+    }
+}
+
+/// What rqrr read from an image.
+#[derive(Debug)]
+struct Decoded {
+    text: String,
+    version: usize,
+    /// L, M, Q or H.
+    ecc: &'static str,
+    /// The first segment's 4-bit mode indicator (0b0010 is alphanumeric).
+    mode: u8,
+}
+
+/// Decodes the one QR code in `image` as a camera sees a printed code: with
+/// `pad` pixels of `paper` around it.
+fn decode(image: &Raster, pad: usize, paper: [u8; 3]) -> Decoded {
+    let (w, h) = (image.width + 2 * pad, image.height + 2 * pad);
+    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| {
+        let inside = x >= pad && y >= pad && x < image.width + pad && y < image.height + pad;
+        luma(if inside {
+            image.rgb[(y - pad) * image.width + (x - pad)]
+        } else {
+            paper
+        })
+    });
+    let grids = prepared.detect_grids();
+    assert_eq!(
+        grids.len(),
+        1,
+        "exactly one QR code in the {}x{} image",
+        image.width,
+        image.height
+    );
+    let (meta, text) = grids[0].decode().expect("rqrr decodes the code");
+    let (_, raw) = grids[0].get_raw_data().expect("rqrr reads the raw bits");
+    // The first four data bits sit in the bottom-right 2x2 modules, read
+    // right-to-left then upwards (ISO 18004 §7.7.3); rqrr's raw bits are
+    // still masked, so unmask them with the symbol's mask pattern.
+    let n = meta.version.0 * 4 + 17;
+    let cells = [
+        (n - 1, n - 1),
+        (n - 1, n - 2),
+        (n - 2, n - 1),
+        (n - 2, n - 2),
+    ];
+    let mode = cells
+        .iter()
+        .enumerate()
+        .fold(0u8, |mode, (k, &(row, col))| {
+            let bit = (raw.data[0] >> (7 - k)) & 1;
+            (mode << 1) | (bit ^ u8::from(mask(meta.mask, row, col)))
+        });
+    // rqrr numbers levels by their format bits: M 0, L 1, H 2, Q 3.
+    let ecc = ["M", "L", "H", "Q"][usize::from(meta.ecc_level)];
+    Decoded {
+        text,
+        version: meta.version.0,
+        ecc,
+        mode,
+    }
+}
+
+/// ISO 18004 table 10: whether data mask `pattern` flips module (row, col).
+fn mask(pattern: u16, i: usize, j: usize) -> bool {
+    match pattern {
+        0 => (i + j).is_multiple_of(2),
+        1 => i.is_multiple_of(2),
+        2 => j.is_multiple_of(3),
+        3 => (i + j).is_multiple_of(3),
+        4 => (i / 2 + j / 3).is_multiple_of(2),
+        5 => (i * j) % 2 + (i * j) % 3 == 0,
+        6 => ((i * j) % 2 + (i * j) % 3).is_multiple_of(2),
+        _ => ((i + j) % 2 + (i * j) % 3).is_multiple_of(2),
+    }
+}
+
+/// The smallest version whose capacity in `table` holds `len` characters at `ecc`.
+fn minimum_version(table: &[[usize; 4]; 10], len: usize, ecc: &str) -> usize {
+    let level = ECCS.iter().position(|e| *e == ecc).expect("ecc level");
+    table
+        .iter()
+        .position(|row| row[level] >= len)
+        .expect("fits in version 10")
+        + 1
+}
+
+/// Decodes a served PNG after checking it is drawn in whole-pixel modules of
+/// only `fg` and `bg`, `size` rounded down to a whole number of modules (never
+/// below 1 px per module), for a symbol of `version` with `margin`.
+fn decode_png(
+    bytes: &[u8],
+    version: usize,
+    margin: u32,
+    size: u32,
+    (fg, bg): ([u8; 3], [u8; 3]),
+) -> Decoded {
+    let image = png_pixels(bytes);
+    assert!(
+        image.rgb.iter().all(|&c| c == fg || c == bg),
+        "every pixel is fg or bg"
+    );
+    let modules = version * 4 + 17 + 2 * margin as usize;
+    let ppm = image.pixels_per_module(modules);
+    assert_eq!(
+        ppm,
+        (size as usize / modules).max(1),
+        "{modules} modules in {size} px"
+    );
+    // A 1-3 px/module image is shown enlarged by any viewer or printer driver.
+    let image = if ppm < 4 {
+        image.enlarged(4usize.div_ceil(ppm))
+    } else {
+        image
+    };
+    let ppm = image.width / modules;
+    decode(&image, 4 * ppm, bg)
+}
+
+#[test]
+fn png_codes_decode_to_the_short_url_for_every_ecc_size_margin_and_colour() {
+    let s = service();
+    // Every (ecc, size), (ecc, margin) and (size, margin) pair; colours rotate.
+    for (i, ecc) in ECCS.iter().enumerate() {
+        for (j, &size) in SIZES.iter().enumerate() {
+            let margin = MARGINS[(i + j) % 3];
+            let (fg, bg) = COLOURS[(i + j) % 4];
+            let target =
+                format!("/spring26.png?ecc={ecc}&size={size}&margin={margin}&fg={fg}&bg={bg}");
+            let r = png(&s, &target);
+            let version = minimum_version(&ALPHANUMERIC_CAPACITY, SPRING_URL.len(), ecc);
+            let decoded = decode_png(&r.body, version, margin, size, (hex(fg), hex(bg)));
+            assert_eq!(decoded.text, SPRING_URL, "{target}");
+            assert_eq!(decoded.ecc, *ecc, "{target}");
+        }
+    }
+}
+
+#[test]
+fn svg_codes_decode_to_the_short_url_for_every_ecc_margin_and_colour() {
+    let s = service();
+    for (i, ecc) in ECCS.iter().enumerate() {
+        for (j, &margin) in MARGINS.iter().enumerate() {
+            let (fg, bg) = COLOURS[(i + j) % 4];
+            let target = format!("/spring26.svg?ecc={ecc}&margin={margin}&fg={fg}&bg={bg}");
+            let r = svg(&s, &target);
+            let image = svg_pixels(&r.body, 6);
+            // Crisp integer geometry: a print code has exactly two colours.
+            assert!(
+                image.rgb.iter().all(|&c| c == hex(fg) || c == hex(bg)),
+                "{target}: only fg and bg"
+            );
+            let version = minimum_version(&ALPHANUMERIC_CAPACITY, SPRING_URL.len(), ecc);
+            assert_eq!(
+                image.width,
+                (version * 4 + 17 + 2 * margin as usize) * 6,
+                "{target}: viewBox in modules"
+            );
+            let decoded = decode(&image, 4 * 6, hex(bg));
+            assert_eq!(decoded.text, SPRING_URL, "{target}");
+            assert_eq!(decoded.ecc, *ecc, "{target}");
+        }
+    }
+}
+
+#[test]
+fn the_symbol_is_the_smallest_version_for_the_url_in_alphanumeric_mode() {
+    let s = service();
+    let mut smaller_than_byte_mode = 0;
+    for slug in slugs() {
+        let url = format!("HTTPS://GO.EXAMPLE.COM/{}", slug.to_ascii_uppercase());
+        for ecc in ECCS {
+            let version = minimum_version(&ALPHANUMERIC_CAPACITY, url.len(), ecc);
+            for format in ["png", "svg"] {
+                let target = format!("/{slug}.{format}?ecc={ecc}");
+                let decoded = if format == "png" {
+                    decode_png(
+                        &png(&s, &target).body,
+                        version,
+                        4,
+                        512,
+                        (hex("000000"), hex("ffffff")),
+                    )
+                } else {
+                    decode(&svg_pixels(&svg(&s, &target).body, 6), 24, hex("ffffff"))
+                };
+                assert_eq!(decoded.text, url, "{target}");
+                assert_eq!(
+                    decoded.mode, 0b0010,
+                    "{target}: the URL is one alphanumeric segment"
+                );
+                assert_eq!(
+                    decoded.version,
+                    version,
+                    "{target}: {} characters at {ecc}",
+                    url.len()
+                );
+            }
+            if version < minimum_version(&BYTE_CAPACITY, url.len(), ecc) {
+                smaller_than_byte_mode += 1;
+            }
+        }
+    }
+    // The version check alone tells the modes apart for most of these cases.
+    assert!(smaller_than_byte_mode >= 10, "{smaller_than_byte_mode}");
+}
+
+#[test]
+fn the_code_encodes_the_request_host_upper_cased_without_port() {
+    let s = service();
+    let r = image(
+        &s,
+        Req::get("/spring26.png").host(Some("GO.Example.COM:8443")),
+        "image/png",
+    );
+    assert_eq!(
+        decode_png(&r.body, 2, 4, 512, (hex("000000"), hex("ffffff"))).text,
+        SPRING_URL
+    );
+    let r = image(
+        &s,
+        Req::get("/Hello.svg").host(Some("qr.example.org")),
+        "image/svg+xml",
+    );
+    assert_eq!(
+        decode(&svg_pixels(&r.body, 6), 24, hex("ffffff")).text,
+        "HTTPS://QR.EXAMPLE.ORG/HELLO"
+    );
+    // Each domain has its own links: the other domain's slug is unknown here.
+    let r = s.send(Req::get("/spring26.png").host(Some("qr.example.org")));
+    assert_eq!(r.status, 404);
+}
+
+#[test]
+fn defaults_are_ecc_m_margin_4_size_512_black_on_white() {
+    let s = service();
+    let plain = png(&s, "/spring26.png");
+    let explicit = png(
+        &s,
+        "/spring26.png?ecc=M&margin=4&size=512&fg=000000&bg=ffffff",
+    );
+    assert_eq!(plain.body, explicit.body);
+    assert_eq!(plain.header("etag"), explicit.header("etag"));
+    let decoded = decode_png(&plain.body, 2, 4, 512, (hex("000000"), hex("ffffff")));
+    assert_eq!((decoded.text.as_str(), decoded.ecc), (SPRING_URL, "M"));
+    // Parameters that are not image options (a campaign tag, say) change nothing.
+    assert_eq!(
+        png(&s, "/spring26.png?utm_source=poster&x=").body,
+        plain.body
+    );
+    let plain = svg(&s, "/spring26.svg");
+    assert_eq!(
+        svg(&s, "/spring26.svg?ecc=m&margin=4&fg=000000&bg=FFFFFF").body,
+        plain.body
+    );
+}
+
+/// (query, parameter the problem must name).
+const BAD_PARAMETERS: [(&str, &str); 22] = [
+    ("ecc=X", "ecc"),
+    ("ecc=LM", "ecc"),
+    ("ecc=", "ecc"),
+    ("margin=17", "margin"),
+    ("margin=-1", "margin"),
+    ("margin=1.5", "margin"),
+    ("margin=+4", "margin"),
+    ("size=63", "size"),
+    ("size=4097", "size"),
+    ("size=abc", "size"),
+    ("size=99999999999999999999", "size"),
+    ("size=", "size"),
+    ("fg=12345", "fg"),
+    ("fg=zzzzzz", "fg"),
+    ("fg=%23000000", "fg"),
+    ("fg=0000000", "fg"),
+    ("bg=", "bg"),
+    ("bg=white", "bg"),
+    ("ecc=L&ecc=M", "ecc"),
+    ("size=512&size=512", "size"),
+    // Low contrast, and light on dark, are refused: many scanners fail on them.
+    ("fg=777777&bg=888888", "fg"),
+    ("fg=ffffff&bg=000000", "fg"),
+];
+
+#[test]
+fn every_bad_parameter_is_a_400_problem_naming_it() {
+    let s = service();
+    for (query, param) in BAD_PARAMETERS {
+        for format in ["png", "svg"] {
+            let target = format!("/spring26.{format}?{query}");
+            let r = s.get(&target);
+            assert_eq!(r.status, 400, "{target}: {}", r.text());
+            assert_eq!(
+                r.header("content-type"),
+                Some("application/problem+json"),
+                "{target}"
+            );
+            assert_ne!(
+                r.header("cache-control"),
+                Some(CACHEABLE),
+                "{target}: a refusal is not cached"
+            );
+            let problem = r.json();
+            assert_eq!(problem["status"], 400, "{target}");
+            assert_eq!(problem["field"], param, "{target}: {problem}");
+            let detail = problem["detail"].as_str().unwrap_or_default();
+            assert!(
+                detail.starts_with(&format!("{param}: ")),
+                "{target}: the detail names {param}: {detail}"
+            );
+        }
+    }
+}
+
+#[test]
+fn bad_parameters_are_refused_before_the_link_is_looked_up() {
+    let s = service();
+    // The corrupt record makes any lookup a source error (503)...
+    let r = s.get("/broken.png");
+    assert_eq!(r.status, 503, "{}", r.text());
+    // ...so a 400 here means the parameters were checked first.
+    let r = s.get("/broken.png?size=1");
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["field"], "size");
+    assert!(r.header("x-qr-cache").is_none(), "no lookup happened");
+    let r = s.get("/no-such-slug.svg?ecc=Z");
+    assert_eq!((r.status, r.json()["field"].as_str()), (400, Some("ecc")));
+}
+
+#[test]
+fn an_unknown_slug_is_404_and_never_redirects() {
+    let s = service_with(ServiceConfig::new().setting("not_found_url", "https://example.com/404"));
+    for target in ["/nope.png", "/nope.svg", "/NOPE.PNG?ecc=H"] {
+        let r = s.get(target);
+        assert_eq!(r.status, 404, "{target}");
+        assert!(
+            r.header("location").is_none(),
+            "{target}: an image URL never redirects"
+        );
+        assert_ne!(r.header("cache-control"), Some(CACHEABLE), "{target}");
+        assert!(r.header("etag").is_none(), "{target}");
+    }
+    // The redirect route does use not_found_url: the difference is the image route's.
+    assert_eq!(
+        s.get("/nope").header("location"),
+        Some("https://example.com/404")
+    );
+}
+
+#[test]
+fn a_source_error_is_503_with_retry_after_and_never_redirects() {
+    let s = service_with(ServiceConfig::new().setting("fallback_url", "https://example.com/sorry"));
+    for target in ["/broken.png", "/broken.svg"] {
+        let r = s.get(target);
+        assert_eq!(r.status, 503, "{target}: {}", r.text());
+        assert_eq!(r.header("retry-after"), Some("30"), "{target}");
+        assert!(
+            r.header("location").is_none(),
+            "{target}: fallback_url is for scans, not images"
+        );
+        assert_ne!(r.header("cache-control"), Some(CACHEABLE), "{target}");
+    }
+    assert_eq!(
+        s.get("/broken").header("location"),
+        Some("https://example.com/sorry")
+    );
+}
+
+#[test]
+fn images_are_publicly_cacheable_with_a_strong_etag_per_variant() {
+    let s = service();
+    let variants = [
+        Req::get("/spring26.png"),
+        Req::get("/spring26.png?ecc=H"),
+        Req::get("/spring26.png?margin=0"),
+        Req::get("/spring26.png?size=1024"),
+        Req::get("/spring26.png?fg=1a237e"),
+        Req::get("/spring26.png?bg=fffde7"),
+        Req::get("/spring26.svg"),
+        Req::get("/spring26.svg?ecc=H"),
+        Req::get("/a.png"),
+        Req::get("/hello.png").host(Some("qr.example.org")),
+    ];
+    let mut tags = Vec::new();
+    for req in variants {
+        let target = req.target.clone();
+        let content_type = if target.contains(".png") {
+            "image/png"
+        } else {
+            "image/svg+xml"
+        };
+        let first = image(&s, req.clone(), content_type);
+        assert_eq!(first.header("cache-control"), Some(CACHEABLE), "{target}");
+        let looked_up = first.header("x-qr-cache");
+        assert!(
+            matches!(looked_up, Some("MISS" | "HIT")),
+            "{target}: x-qr-cache {looked_up:?}"
+        );
+        let tag = first.header("etag").expect("ETag").to_owned();
+        assert!(
+            tag.len() > 2 && tag.starts_with('"') && tag.ends_with('"'),
+            "{target}: strong ETag, got {tag}"
+        );
+        // A strong validator promises identical bytes for the same tag.
+        let again = image(&s, req, content_type);
+        assert_eq!(
+            (again.header("etag"), &again.body),
+            (Some(tag.as_str()), &first.body),
+            "{target}"
+        );
+        assert!(
+            !tags.contains(&tag),
+            "{target}: its ETag is shared with another variant"
+        );
+        tags.push(tag);
+    }
+    // `size` does not change an SVG, so neither its bytes nor its tag change.
+    let small = svg(&s, "/spring26.svg?size=64");
+    let large = svg(&s, "/spring26.svg?size=4096");
+    assert_eq!(
+        (small.header("etag"), &small.body),
+        (large.header("etag"), &large.body)
+    );
+}
+
+#[test]
+fn if_none_match_gets_304_with_etag_and_cache_control_and_no_body() {
+    let s = service();
+    let full = png(&s, "/spring26.png");
+    let tag = full.header("etag").expect("ETag").to_owned();
+    let weak = format!("W/{tag}");
+    let listed = format!(r#""stale", W/"older", {tag}"#);
+    for condition in [tag.as_str(), weak.as_str(), listed.as_str(), "*"] {
+        for method in ["GET", "HEAD"] {
+            let r = s.send(Req::new(method, "/spring26.png").header("if-none-match", condition));
+            assert_eq!(r.status, 304, "{method} If-None-Match: {condition}");
+            assert_eq!(r.header("etag"), Some(tag.as_str()), "{condition}");
+            assert_eq!(r.header("cache-control"), Some(CACHEABLE), "{condition}");
+            assert!(r.body.is_empty(), "{condition}");
+        }
+    }
+    // Another variant's tag, or another format's, is no match.
+    let other = png(&s, "/spring26.png?ecc=H")
+        .header("etag")
+        .expect("ETag")
+        .to_owned();
+    let r = s.send(Req::get("/spring26.png").header("if-none-match", &other));
+    assert_eq!((r.status, &r.body), (200, &full.body));
+    let r = s.send(Req::get("/spring26.svg").header("if-none-match", &tag));
+    assert_eq!(r.status, 200);
+    assert!(!r.body.is_empty());
+    // A condition never hides a missing link or a bad parameter.
+    assert_eq!(
+        s.send(Req::get("/nope.png").header("if-none-match", "*"))
+            .status,
+        404
+    );
+    assert_eq!(
+        s.send(Req::get("/spring26.png?size=1").header("if-none-match", &tag))
+            .status,
+        400
+    );
+}
+
+#[test]
+fn head_has_the_headers_of_get_and_no_body() {
+    let s = service();
+    for target in ["/spring26.png?size=1024", "/spring26.svg?ecc=Q"] {
+        let get = s.get(target);
+        let head = s.send(Req::new("HEAD", target));
+        assert_eq!((get.status, head.status), (200, 200), "{target}");
+        assert!(head.body.is_empty(), "{target}");
+        assert!(!get.body.is_empty(), "{target}");
+        for name in ["content-type", "etag", "cache-control"] {
+            assert!(get.header(name).is_some(), "{target}: {name}");
+            assert_eq!(head.header(name), get.header(name), "{target}: {name}");
+        }
+    }
+}
+
+#[test]
+fn image_requests_write_no_scan_event() {
+    let s = service();
+    let tag = png(&s, "/spring26.png")
+        .header("etag")
+        .expect("ETag")
+        .to_owned();
+    let requests = [
+        Req::get("/spring26.svg"),
+        Req::new("HEAD", "/spring26.png"),
+        Req::get("/spring26.png").header("if-none-match", &tag),
+        Req::get("/off.png"),
+        Req::get("/nope.png"),
+        Req::get("/broken.svg"),
+        Req::get("/spring26.png?ecc=X"),
+    ];
+    for req in &requests {
+        s.send(req.clone());
+    }
+    s.wait_for_completed(1 + requests.len());
+    assert!(
+        s.scans().is_empty(),
+        "image requests wrote scan events: {:?}",
+        s.scans()
+    );
+    // The scan log works: the redirect route writes its line.
+    assert_eq!(s.get("/spring26").status, 302);
+    let scans = s.wait_for_scans(1);
+    assert_eq!(scans.len(), 1);
+    assert_eq!(scans[0]["slug"], "spring26");
+}
+
+#[test]
+fn image_paths_are_case_insensitive() {
+    let s = service();
+    let lower = png(&s, "/spring26.png");
+    for target in ["/SPRING26.PNG", "/Spring26.Png"] {
+        let r = png(&s, target);
+        assert_eq!(
+            (r.header("etag"), &r.body),
+            (lower.header("etag"), &lower.body),
+            "{target}"
+        );
+    }
+    let lower = svg(&s, "/spring26.svg");
+    let upper = svg(&s, "/SPRING26.SVG");
+    assert_eq!(upper.body, lower.body);
+    assert_eq!(
+        decode(&svg_pixels(&upper.body, 6), 24, hex("ffffff")).text,
+        SPRING_URL
+    );
+}
+
+#[test]
+fn disabled_and_expired_links_still_have_their_code() {
+    let s = service();
+    for (slug, scan_status) in [("off", 410), ("ended", 410)] {
+        assert_eq!(
+            s.get(&format!("/{slug}")).status,
+            scan_status,
+            "a scan of /{slug} is refused"
+        );
+        let url = format!("HTTPS://GO.EXAMPLE.COM/{}", slug.to_ascii_uppercase());
+        let version = minimum_version(&ALPHANUMERIC_CAPACITY, url.len(), "M");
+        let r = png(&s, &format!("/{slug}.png"));
+        assert_eq!(
+            decode_png(&r.body, version, 4, 512, (hex("000000"), hex("ffffff"))).text,
+            url
+        );
+        let r = svg(&s, &format!("/{slug}.svg"));
+        assert_eq!(decode(&svg_pixels(&r.body, 6), 24, hex("ffffff")).text, url);
+    }
+}
