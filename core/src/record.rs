@@ -8,6 +8,7 @@
 
 use crate::clock::parse_rfc3339;
 use crate::settings::HostPattern;
+use crate::visitor::is_primary_subtag;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -318,9 +319,15 @@ impl When {
         list(at, "region", &self.region, is_region_code, "a CC-RR subdivision code such as US-CA")?;
         list(at, "os", &self.os, |v| OS_NAMES.iter().any(|o| o.eq_ignore_ascii_case(v)), "one of ios android windows macos linux chromeos other")?;
         list(at, "device", &self.device, |v| DEVICE_NAMES.contains(&v), "one of mobile tablet desktop bot")?;
-        list(at, "language", &self.language, |v| (1..=8).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphabetic()), "a primary language subtag such as fr")?;
-        optional_time(&format!("{at}.after"), self.after.as_deref())?;
-        optional_time(&format!("{at}.before"), self.before.as_deref())?;
+        list(at, "language", &self.language, is_primary_subtag, "a primary language subtag such as fr")?;
+        let after = optional_time(&format!("{at}.after"), self.after.as_deref())?;
+        let before = optional_time(&format!("{at}.before"), self.before.as_deref())?;
+        if let (Some(after), Some(before)) = (after, before) {
+            // Such a rule could never hold: almost certainly the two were swapped.
+            if after >= before {
+                return Err(RecordError::new(format!("{at}.before"), "must be later than after"));
+            }
+        }
         if let Some(query) = &self.query {
             bounded_len(&format!("{at}.query"), query.len())?;
             if query.keys().any(String::is_empty) {
@@ -547,6 +554,14 @@ mod tests {
             field_of(admin(r#"{"url":"https://example.com/","split":[{"url":"https://example.com/a","weight":0}]}"#)),
             "split"
         );
+        let zeros = r#"{"url":"https://example.com/","split":[{"url":"https://example.com/a","weight":0},{"url":"https://example.com/b","weight":0}]}"#;
+        assert_eq!(field_of(admin(zeros)), "split");
+        assert_eq!(field_of(reader(zeros)), "split", "readers refuse a split that cannot choose");
+        assert_eq!(
+            field_of(admin(r#"{"url":"https://example.com/","split":[{"url":"https://example.com/a","weight":1},{"url":"https://example.com/b","weight":1000001}]}"#)),
+            "split[1].weight"
+        );
+        assert!(admin(r#"{"url":"https://example.com/","split":[{"url":"https://example.com/a","weight":0},{"url":"https://example.com/b","weight":1}]}"#).is_ok());
     }
 
     #[test]
@@ -559,7 +574,17 @@ mod tests {
         assert_eq!(field_of(admin(&rule(r#"{"os":["beos"]}"#))), "rules[0].when.os[0]");
         assert_eq!(field_of(admin(&rule(r#"{"device":["phone"]}"#))), "rules[0].when.device[0]");
         assert_eq!(field_of(admin(&rule(r#"{"language":["fr-FR"]}"#))), "rules[0].when.language[0]");
+        assert_eq!(field_of(admin(&rule(r#"{"language":["x"]}"#))), "rules[0].when.language[0]");
         assert_eq!(field_of(admin(&rule(r#"{"after":"later"}"#))), "rules[0].when.after");
+        assert_eq!(
+            field_of(admin(&rule(r#"{"after":"2026-06-01T00:00:00Z","before":"2026-03-01T00:00:00Z"}"#))),
+            "rules[0].when.before"
+        );
+        assert_eq!(field_of(admin(&rule(r#"{"region":["US_CA"]}"#))), "rules[0].when.region[0]");
+        assert_eq!(field_of(admin(&rule(r#"{"region":["USA-CA"]}"#))), "rules[0].when.region[0]");
+        assert_eq!(field_of(admin(&rule(r#"{"region":["US-"]}"#))), "rules[0].when.region[0]");
+        assert_eq!(field_of(admin(&rule(r#"{"country":["D1"]}"#))), "rules[0].when.country[0]");
+        assert_eq!(field_of(admin(&rule(r#"{"country":"DE"}"#))), "rules[0].when.country");
         assert_eq!(field_of(admin(&rule(r#"{"query":{"":"x"}}"#))), "rules[0].when.query");
         assert!(admin(&rule(r#"{"country":["de"],"continent":["eu"],"region":["US-CA"],"os":["iOS"],"device":["mobile"],"language":["FR"],"after":"2026-01-01T00:00:00Z","before":"2027-01-01T00:00:00+02:00","query":{"src":"print"}}"#)).is_ok());
         assert!(admin(&rule("{}")).is_ok());
