@@ -133,9 +133,10 @@ fn image_format(view: View) -> Option<ImageFormat> {
     }
 }
 
-/// `/{slug}+`: a page naming where the link leads, for a link that exists.
+/// `/{slug}+`: a page naming where the link leads, for a link that exists;
+/// an unknown or unresolvable link is answered as a scan of it would be.
 fn preview(key: &LinkKey, decision: Decision, cache: CacheState) -> (Response, Decision) {
-    if decision.outcome == Outcome::NotFound || decision.outcome == Outcome::Unavailable {
+    if matches!(decision.outcome, Outcome::NotFound | Outcome::Unavailable | Outcome::Fallback) {
         return (for_decision(&decision, cache), decision);
     }
     let short_url = format!("https://{}/{}", key.domain, key.slug);
