@@ -224,6 +224,15 @@ fn get_answers_the_record_with_defaults_and_an_etag() {
 }
 
 #[test]
+fn get_of_a_stored_value_the_redirect_path_refuses_is_409_naming_the_field() {
+    let s =
+        Service::start(config().link("go.example.com/broken", r#"{"url":"javascript:alert(1)"}"#));
+    let r = s.send(api("GET", &format!("{LINK}/broken")));
+    assert_eq!(problem(&r, 409)["field"], "url");
+    assert_eq!(put(&s, "broken", SPRING).status, 200, "it can be replaced");
+}
+
+#[test]
 fn the_etag_is_the_generation_and_changes_with_every_write() {
     let s = service();
     let first = put(&s, "gen", SPRING);
