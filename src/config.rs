@@ -20,7 +20,8 @@ pub fn settings_for(domain: &str) -> Settings {
 pub fn secret(name: &str) -> Option<Vec<u8>> {
     let store = SecretStore::open(SECRETS_STORE).ok()?;
     let secret = store.try_get(name).ok().flatten()?;
-    Some(secret.plaintext().to_vec())
+    // `plaintext()` panics when decryption fails; a request must never panic.
+    Some(secret.try_plaintext().ok()?.to_vec())
 }
 
 #[cfg(test)]

@@ -53,7 +53,7 @@ pub fn handle(req: Request) -> Handled {
         return Rejection::UnknownPath.into();
     }
     if route == Route::Admin {
-        return text(StatusCode::NOT_FOUND, "not found: the admin API is not enabled\n").into();
+        return crate::admin::handle(req).into();
     }
     let head = match method_class(req.get_method_str()) {
         MethodClass::Get => false,
@@ -152,14 +152,14 @@ fn json(body: String) -> Response {
         .with_body(body)
 }
 
-fn request_id(req: &Request) -> String {
+pub(crate) fn request_id(req: &Request) -> String {
     req.get_client_request_id()
         .map(str::to_owned)
         .or_else(|| std::env::var("FASTLY_TRACE_ID").ok())
         .unwrap_or_default()
 }
 
-fn unix_millis() -> i64 {
+pub(crate) fn unix_millis() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 

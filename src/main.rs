@@ -5,6 +5,7 @@
 //! write the scan event and refresh a stale cache entry. Nothing after the
 //! send can delay or fail the redirect.
 
+mod admin;
 mod client;
 mod config;
 mod handler;

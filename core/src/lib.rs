@@ -4,6 +4,7 @@
 //! and fuzzed natively. The edge shell in `../src` feeds it request facts and
 //! store results and turns its answers into responses, cache entries and log lines.
 
+pub mod admin;
 pub mod clock;
 pub mod decide;
 pub mod freshness;

@@ -1,0 +1,444 @@
+//! Request bodies of the admin API: media types, size limits, one record per
+//! `PUT`/`POST`, and NDJSON imports of `{"domain","slug",…record}` lines. Records
+//! go through the one validator of `crate::record`, strictly (unknown fields rejected).
+
+use super::route::{parse_domain, parse_slug};
+use super::AdminError;
+use crate::record::{record_from_value, DestinationPolicy, LinkRecord, RecordError, Strictness};
+use serde::Serialize;
+use serde_json::Value;
+
+/// Largest request body: 1 MiB.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Most link lines in one import.
+pub const MAX_IMPORT_LINES: usize = 10_000;
+
+/// The media types the API takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaType {
+    /// `application/json`: one record.
+    Json,
+    /// `application/x-ndjson`: one link per line.
+    Ndjson,
+}
+
+impl MediaType {
+    /// The media type's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            MediaType::Json => "application/json",
+            MediaType::Ndjson => "application/x-ndjson",
+        }
+    }
+}
+
+/// Checks a `Content-Type` value (parameters such as `charset` are allowed; case-insensitive).
+pub fn check_content_type(
+    content_type: Option<&str>,
+    expected: MediaType,
+) -> Result<(), AdminError> {
+    let essence = content_type
+        .and_then(|v| v.split(';').next())
+        .map(str::trim)
+        .unwrap_or("");
+    if essence.eq_ignore_ascii_case(expected.name()) {
+        Ok(())
+    } else {
+        Err(AdminError::UnsupportedMediaType {
+            expected: expected.name(),
+        })
+    }
+}
+
+/// The error for a body over [`MAX_BODY_BYTES`].
+pub fn body_too_large() -> AdminError {
+    AdminError::TooLarge(format!(
+        "the body is larger than {MAX_BODY_BYTES} bytes (1 MiB)"
+    ))
+}
+
+/// Parses one record body: malformed JSON and invalid records are told apart,
+/// and the error names the offending field.
+pub fn parse_admin_record(
+    body: &[u8],
+    policy: &DestinationPolicy<'_>,
+) -> Result<LinkRecord, AdminError> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| AdminError::MalformedJson(e.to_string()))?;
+    admin_record(value, policy)
+}
+
+/// Validates the record part of an import line.
+pub fn record_from_import(
+    line: ImportLine,
+    policy: &DestinationPolicy<'_>,
+) -> Result<LinkRecord, AdminError> {
+    admin_record(line.record, policy)
+}
+
+fn admin_record(value: Value, policy: &DestinationPolicy<'_>) -> Result<LinkRecord, AdminError> {
+    if !value.is_object() {
+        return Err(AdminError::InvalidRecord(RecordError {
+            field: String::new(),
+            problem: "must be a JSON object".into(),
+        }));
+    }
+    record_from_value(value, Strictness::Admin, policy)
+        .map_err(|e| AdminError::InvalidRecord(name_missing_field(e)))
+}
+
+/// serde reports a missing field at its parent (`""`, `rules[0]`); name the field itself.
+fn name_missing_field(error: RecordError) -> RecordError {
+    let missing = error
+        .problem
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(name, _)| name);
+    match missing {
+        Some(name) if error.field.is_empty() => RecordError {
+            field: name.to_owned(),
+            problem: "is required".into(),
+        },
+        Some(name) => RecordError {
+            field: format!("{}.{name}", error.field),
+            problem: "is required".into(),
+        },
+        None => error,
+    }
+}
+
+/// The link lines of an NDJSON body with their 1-based line numbers; blank lines are skipped.
+pub fn import_lines(body: &[u8]) -> Vec<(usize, &[u8])> {
+    body.split(|b| *b == b'\n')
+        .enumerate()
+        .map(|(i, line)| (i + 1, line.strip_suffix(b"\r").unwrap_or(line)))
+        .filter(|(_, line)| !line.iter().all(u8::is_ascii_whitespace))
+        .collect()
+}
+
+/// Refuses an import of more than [`MAX_IMPORT_LINES`] link lines before anything is written.
+pub fn check_import_size(lines: usize) -> Result<(), AdminError> {
+    if lines > MAX_IMPORT_LINES {
+        return Err(AdminError::TooLarge(format!(
+            "{lines} link lines; an import takes at most {MAX_IMPORT_LINES}"
+        )));
+    }
+    Ok(())
+}
+
+/// One import line, split into where the link goes and its record (not yet validated:
+/// that needs the domain's settings).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportLine {
+    /// Short-link domain, lower case.
+    pub domain: String,
+    /// Slug, lower case.
+    pub slug: String,
+    /// The rest of the line.
+    pub record: Value,
+}
+
+/// Splits `{"domain","slug",…record}` into its parts.
+pub fn split_import_line(line: &[u8]) -> Result<ImportLine, AdminError> {
+    let value: Value =
+        serde_json::from_slice(line).map_err(|e| AdminError::MalformedJson(e.to_string()))?;
+    let Value::Object(mut fields) = value else {
+        return Err(AdminError::InvalidRecord(RecordError {
+            field: String::new(),
+            problem: "each line must be a JSON object {\"domain\",\"slug\",…record}".into(),
+        }));
+    };
+    let domain = match fields.remove("domain") {
+        Some(Value::String(domain)) => parse_domain(&domain)?,
+        Some(_) => return Err(AdminError::InvalidDomain("must be a string".into())),
+        None => return Err(AdminError::InvalidDomain("is required".into())),
+    };
+    let slug = match fields.remove("slug") {
+        Some(Value::String(slug)) => parse_slug(&slug)?,
+        Some(_) => return Err(AdminError::InvalidSlug("must be a string".into())),
+        None => return Err(AdminError::InvalidSlug("is required".into())),
+    };
+    Ok(ImportLine {
+        domain,
+        slug,
+        record: Value::Object(fields),
+    })
+}
+
+/// What happened to one import line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImportResult {
+    /// 1-based line number in the body.
+    pub line: usize,
+    /// The link's domain, once known.
+    pub domain: Option<String>,
+    /// The link's slug, once known.
+    pub slug: Option<String>,
+    /// What the same record would have got from `PUT`: 201, 200, or the error's status.
+    pub status: u16,
+    /// Why the line was not written.
+    pub error: Option<String>,
+    /// The offending field, if the error names one.
+    pub field: Option<String>,
+}
+
+impl ImportResult {
+    /// A line written: created (201) or replaced (200).
+    pub fn written(line: usize, domain: &str, slug: &str, created: bool) -> ImportResult {
+        let status = if created { 201 } else { 200 };
+        ImportResult {
+            line,
+            domain: Some(domain.into()),
+            slug: Some(slug.into()),
+            status,
+            error: None,
+            field: None,
+        }
+    }
+
+    /// A line refused or failed.
+    pub fn failed(
+        line: usize,
+        domain: Option<&str>,
+        slug: Option<&str>,
+        error: &AdminError,
+    ) -> ImportResult {
+        ImportResult {
+            line,
+            domain: domain.map(str::to_owned),
+            slug: slug.map(str::to_owned),
+            status: error.status(),
+            error: Some(error.to_string()),
+            field: error.field().map(str::to_owned),
+        }
+    }
+}
+
+/// The response body of an import: every line's outcome and the counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct ImportSummary {
+    /// Lines that created a link.
+    pub created: usize,
+    /// Lines that replaced a link.
+    pub replaced: usize,
+    /// Lines not written.
+    pub failed: usize,
+    /// One entry per link line, in order.
+    pub results: Vec<ImportResult>,
+}
+
+impl ImportSummary {
+    /// Records one line's outcome.
+    pub fn push(&mut self, result: ImportResult) {
+        match result.status {
+            201 => self.created += 1,
+            200 => self.replaced += 1,
+            _ => self.failed += 1,
+        }
+        self.results.push(result);
+    }
+
+    /// The JSON body.
+    pub fn to_body(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::HostPattern;
+
+    const ANY: DestinationPolicy<'static> = DestinationPolicy {
+        short_domain: "go.example.com",
+        allowed_hosts: None,
+    };
+
+    fn field_of(result: Result<LinkRecord, AdminError>) -> (u16, String) {
+        let e = result.unwrap_err();
+        (e.status(), e.field().unwrap_or("<none>").to_owned())
+    }
+
+    #[test]
+    fn content_types_match_their_essence() {
+        assert!(check_content_type(Some("application/json"), MediaType::Json).is_ok());
+        assert!(
+            check_content_type(Some("Application/JSON; charset=utf-8"), MediaType::Json).is_ok()
+        );
+        assert!(check_content_type(Some("application/x-ndjson"), MediaType::Ndjson).is_ok());
+        for bad in [
+            None,
+            Some(""),
+            Some("text/plain"),
+            Some("application/jsonx"),
+            Some("application/x-ndjson"),
+        ] {
+            assert_eq!(
+                check_content_type(bad, MediaType::Json)
+                    .unwrap_err()
+                    .status(),
+                415,
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            check_content_type(Some("application/json"), MediaType::Ndjson)
+                .unwrap_err()
+                .status(),
+            415
+        );
+    }
+
+    #[test]
+    fn malformed_json_and_invalid_records_are_both_400_and_told_apart() {
+        assert!(matches!(
+            parse_admin_record(b"{\"url\":", &ANY),
+            Err(AdminError::MalformedJson(_))
+        ));
+        assert!(matches!(
+            parse_admin_record(b"[1]", &ANY),
+            Err(AdminError::InvalidRecord(_))
+        ));
+        assert_eq!(
+            field_of(parse_admin_record(
+                br#"{"url":"javascript:alert(1)"}"#,
+                &ANY
+            )),
+            (400, "url".into())
+        );
+        assert_eq!(
+            field_of(parse_admin_record(
+                br#"{"url":"https://example.com/","colour":"red"}"#,
+                &ANY
+            )),
+            (400, "colour".into())
+        );
+        assert_eq!(
+            field_of(parse_admin_record(br#"{"url":"https://example.com/","rules":[{"when":{"country":["DEU"]},"url":"https://example.com/de"}]}"#, &ANY)),
+            (400, "rules[0].when.country[0]".into())
+        );
+        assert!(parse_admin_record(br#"{"url":"https://example.com/"}"#, &ANY).is_ok());
+    }
+
+    #[test]
+    fn missing_fields_are_named_themselves() {
+        assert_eq!(
+            field_of(parse_admin_record(br#"{"status":"active"}"#, &ANY)),
+            (400, "url".into())
+        );
+        assert_eq!(
+            field_of(parse_admin_record(
+                br#"{"url":"https://example.com/","split":[{"url":"https://example.com/a"}]}"#,
+                &ANY
+            )),
+            (400, "split[0].weight".into())
+        );
+    }
+
+    #[test]
+    fn the_domain_policy_applies() {
+        let allowed = [HostPattern::parse("example.com").unwrap()];
+        let policy = DestinationPolicy {
+            short_domain: "go.example.com",
+            allowed_hosts: Some(&allowed),
+        };
+        assert_eq!(
+            field_of(parse_admin_record(
+                br#"{"url":"https://evil.test/"}"#,
+                &policy
+            )),
+            (400, "url".into())
+        );
+        assert_eq!(
+            field_of(parse_admin_record(
+                br#"{"url":"https://go.example.com/x"}"#,
+                &ANY
+            )),
+            (400, "url".into())
+        );
+    }
+
+    #[test]
+    fn import_lines_skip_blanks_and_keep_numbers() {
+        let lines = import_lines(b"{\"a\":1}\r\n\n  \n{\"b\":2}\n");
+        assert_eq!(lines, vec![(1, &b"{\"a\":1}"[..]), (4, &b"{\"b\":2}"[..])]);
+        assert!(check_import_size(MAX_IMPORT_LINES).is_ok());
+        assert_eq!(
+            check_import_size(MAX_IMPORT_LINES + 1)
+                .unwrap_err()
+                .status(),
+            413
+        );
+    }
+
+    #[test]
+    fn import_lines_split_into_domain_slug_and_record() {
+        let line = split_import_line(
+            br#"{"domain":"Go.Example.com","slug":"Spring","url":"https://example.com/"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (line.domain.as_str(), line.slug.as_str()),
+            ("go.example.com", "spring")
+        );
+        assert_eq!(
+            record_from_import(line, &ANY).unwrap(),
+            LinkRecord::to("https://example.com/")
+        );
+        let field = |line: &[u8]| {
+            split_import_line(line)
+                .unwrap_err()
+                .field()
+                .map(str::to_owned)
+        };
+        assert_eq!(
+            field(br#"{"slug":"a","url":"https://example.com/"}"#),
+            Some("domain".into())
+        );
+        assert_eq!(
+            field(br#"{"domain":"go.example.com","slug":"a b","url":"https://example.com/"}"#),
+            Some("slug".into())
+        );
+        assert_eq!(
+            field(br#"{"domain":"go.example.com","slug":7}"#),
+            Some("slug".into())
+        );
+        assert!(matches!(
+            split_import_line(b"{oops"),
+            Err(AdminError::MalformedJson(_))
+        ));
+        let line = split_import_line(
+            br#"{"domain":"go.example.com","slug":"a","url":"https://example.com/","x":1}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            record_from_import(line, &ANY).unwrap_err().field(),
+            Some("x")
+        );
+    }
+
+    #[test]
+    fn the_summary_counts_every_outcome() {
+        let mut summary = ImportSummary::default();
+        summary.push(ImportResult::written(1, "go.example.com", "a", true));
+        summary.push(ImportResult::failed(
+            2,
+            None,
+            None,
+            &AdminError::InvalidSlug("bad".into()),
+        ));
+        summary.push(ImportResult::written(3, "go.example.com", "b", false));
+        let body: Value = serde_json::from_str(&summary.to_body()).unwrap();
+        assert_eq!(
+            (
+                body["created"].as_u64(),
+                body["replaced"].as_u64(),
+                body["failed"].as_u64()
+            ),
+            (Some(1), Some(1), Some(1))
+        );
+        assert_eq!(body["results"][1]["status"], 400);
+        assert_eq!(body["results"][1]["field"], "slug");
+        assert_eq!(body["results"][0]["error"], Value::Null);
+    }
+}
