@@ -18,7 +18,7 @@ use qr_edge_core::admin::{
     body_too_large, check_content_type, check_import_size, created_body, etag, import_lines,
     link_location, list_body, parse_admin_record, parse_route, random_slug, record_from_import,
     slug_of_key, split_import_line, token_matches, Action, AdminError, AdminRoute, AuditEntry,
-    ImportResult, ImportSummary, ListItem, ListQuery, MediaType, Preconditions, MAX_BODY_BYTES,
+    ImportResult, import_results_body, ListItem, ListQuery, MediaType, Preconditions, MAX_BODY_BYTES,
     RANDOM_SLUG_BYTES,
 };
 use qr_edge_core::record::{parse_record, LinkRecord, Strictness};
@@ -241,17 +241,14 @@ fn import(mut req: Request, call: &Call) -> Result<Response, AdminError> {
     check_import_size(lines.len())?;
     let links = Links::open()?;
     let mut settings_by_domain: HashMap<String, Result<Settings, AdminError>> = HashMap::new();
-    let mut summary = ImportSummary::default();
-    for (number, line) in lines {
-        summary.push(import_line(
-            &links,
-            call,
-            number,
-            line,
-            &mut settings_by_domain,
-        ));
-    }
-    Ok(json(StatusCode::OK, summary.to_body()))
+    let results: Vec<ImportResult> = lines
+        .into_iter()
+        .map(|(number, line)| import_line(&links, call, number, line, &mut settings_by_domain))
+        .collect();
+    Ok(Response::from_status(StatusCode::OK)
+        .with_header("content-type", "application/x-ndjson")
+        .with_header("cache-control", "no-store")
+        .with_body(import_results_body(&results)))
 }
 
 fn import_line(
@@ -535,5 +532,33 @@ fn with_etag(response: Response, generation: Option<u64>) -> Response {
     match generation {
         Some(generation) => response.with_header("etag", etag(generation)),
         None => response,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! These run inside Viceroy against the local manifest's `links` KV store:
+    //! the two conditional writes that keep concurrent writers from
+    //! overwriting each other unseen.
+    use super::*;
+
+    #[test]
+    fn create_is_insert_if_absent() {
+        let links = Links::open().expect("the links store");
+        let key = "go.example.com/unit-create";
+        assert!(links.create(key, "first").expect("create"));
+        assert!(!links.create(key, "second").expect("create"), "a second create finds the key taken");
+        assert_eq!(links.read(key).expect("read").expect("stored").body, b"first");
+    }
+
+    #[test]
+    fn replace_needs_the_generation_just_read() {
+        let links = Links::open().expect("the links store");
+        let key = "go.example.com/unit-replace";
+        assert!(links.create(key, "a").expect("create"));
+        let read = links.read(key).expect("read").expect("stored").generation;
+        assert!(links.replace(key, "b", read).expect("replace"));
+        assert!(!links.replace(key, "c", read).expect("replace"), "the version read is gone");
+        assert_eq!(links.read(key).expect("read").expect("stored").body, b"b");
     }
 }

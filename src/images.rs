@@ -7,6 +7,7 @@ use crate::lookup::{resolve, Link, LinkKey};
 use crate::responses::{for_decision, with_cache_state, Rejection};
 use fastly::http::{Method, StatusCode};
 use fastly::{Request, Response};
+use qr_edge_core::conditional::TagSet;
 use qr_edge_core::decide;
 use qr_edge_core::qr::{content_type, etag, render, short_url_text, ImageFormat, QrOptions};
 
@@ -57,10 +58,7 @@ fn image(
         .with_header("etag", &tag)
         .with_header("cache-control", IMAGE_CACHE_CONTROL);
     let conditions = req.get_header_all_str_lossy("if-none-match");
-    if conditions
-        .iter()
-        .any(|header| if_none_match_matches(header, &tag))
-    {
+    if conditions.iter().any(|header| TagSet::parse(header).matches_weak(&tag)) {
         // RFC 9110 §15.4.5: a 304 repeats ETag and Cache-Control, and has no body.
         return response.with_status(StatusCode::NOT_MODIFIED);
     }
@@ -71,75 +69,5 @@ fn image(
     match render(&text, format, options) {
         Ok(bytes) => response.with_body(bytes),
         Err(e) => Rejection::ImageTooLarge(e.to_string()).into_response(),
-    }
-}
-
-/// Whether one `If-None-Match` field value names `tag` (a quoted strong tag).
-///
-/// RFC 9110 §13.1.2: `*` matches any current representation, and the list is
-/// compared weakly, so `W/"x"` matches `"x"`. Parsing stops at the first
-/// malformed member; what was read before it still counts.
-fn if_none_match_matches(header: &str, tag: &str) -> bool {
-    let mut rest = header;
-    loop {
-        rest = rest.trim_start_matches([' ', '\t', ',']);
-        if rest.is_empty() {
-            return false;
-        }
-        if let Some(after) = rest.strip_prefix('*') {
-            return after.trim_start_matches([' ', '\t']).is_empty()
-                || after.starts_with([',', ' ', '\t']);
-        }
-        let unweak = rest.strip_prefix("W/").unwrap_or(rest);
-        let Some(opaque) = unweak.strip_prefix('"') else {
-            return false;
-        };
-        let Some(end) = opaque.find('"') else {
-            return false;
-        };
-        let candidate = &unweak[..end + 2];
-        if candidate == tag {
-            return true;
-        }
-        rest = &opaque[end + 1..];
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::if_none_match_matches as matches;
-
-    const TAG: &str = r#""0b7e9606f207f22ed3b7915d13bffd13""#;
-
-    #[test]
-    fn strong_and_weak_forms_of_the_tag_match() {
-        assert!(matches(TAG, TAG));
-        assert!(matches(r#"W/"0b7e9606f207f22ed3b7915d13bffd13""#, TAG));
-        assert!(matches(
-            r#""a", W/"b" ,"0b7e9606f207f22ed3b7915d13bffd13""#,
-            TAG
-        ));
-        assert!(matches("*", TAG));
-        assert!(matches(" * ", TAG));
-    }
-
-    #[test]
-    fn other_tags_and_malformed_values_do_not_match() {
-        assert!(!matches(r#""a", W/"b""#, TAG));
-        assert!(
-            !matches("0b7e9606f207f22ed3b7915d13bffd13", TAG),
-            "unquoted"
-        );
-        assert!(
-            !matches(r#"w/"0b7e9606f207f22ed3b7915d13bffd13""#, TAG),
-            "W/ is case-sensitive"
-        );
-        assert!(
-            !matches(r#""0b7e9606f207f22ed3b7915d13bffd1"#, TAG),
-            "unterminated"
-        );
-        assert!(!matches(r#""0b7e9606f207f22ed3b7915d13bffd13x""#, TAG));
-        assert!(!matches("", TAG));
-        assert!(!matches("*x", TAG));
     }
 }

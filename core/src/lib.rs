@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod clock;
+pub mod conditional;
 pub mod decide;
 pub mod freshness;
 pub mod pages;

@@ -222,8 +222,8 @@ fn deserialize_record(body: &[u8], strictness: Strictness) -> Result<LinkRecord,
         serde_ignored::deserialize(tracked, |path| ignored.push(field_path(&path)));
     let record = parsed.map_err(|e| {
         let path = track.path().to_string();
-        let field = if path == "." { String::new() } else { path };
-        RecordError::new(field, e.to_string())
+        let parent = if path == "." { String::new() } else { path };
+        type_error(parent, e.to_string())
     })?;
     json.end().map_err(|e| RecordError::new("", e.to_string()))?;
     if strictness == Strictness::Admin {
@@ -232,6 +232,17 @@ fn deserialize_record(body: &[u8], strictness: Strictness) -> Result<LinkRecord,
         }
     }
     Ok(record)
+}
+
+/// A deserialisation error as a [`RecordError`]. serde reports a missing
+/// field at its parent (`""`, `rules[0]`); name the field itself.
+fn type_error(parent: String, message: String) -> RecordError {
+    let missing = message.strip_prefix("missing field `").and_then(|rest| rest.split_once('`')).map(|(name, _)| name);
+    match missing {
+        Some(name) if parent.is_empty() => RecordError::new(name, "is required"),
+        Some(name) => RecordError::new(format!("{parent}.{name}"), "is required"),
+        None => RecordError::new(parent, message),
+    }
 }
 
 /// Renders a `serde_ignored` path as `rules[0].when.x`, the form
@@ -494,7 +505,8 @@ mod tests {
             "split[0].weight"
         );
         assert_eq!(field_of(admin(r#"{"url":"https://example.com/","status":"paused"}"#)), "status");
-        assert_eq!(field_of(admin(r#"{"status":"active"}"#)), "");
+        assert_eq!(field_of(admin(r#"{"status":"active"}"#)), "url", "a missing field is named itself");
+        assert_eq!(field_of(reader(r#"{"url":"https://example.com/","split":[{"url":"https://example.com/a"}]}"#)), "split[0].weight");
         assert!(admin(r#"{"url":"https://example.com/"} trailing"#).is_err());
         assert!(admin("not json").is_err());
     }

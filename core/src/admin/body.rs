@@ -83,28 +83,7 @@ fn admin_record(value: Value, policy: &DestinationPolicy<'_>) -> Result<LinkReco
             problem: "must be a JSON object".into(),
         }));
     }
-    record_from_value(value, Strictness::Admin, policy)
-        .map_err(|e| AdminError::InvalidRecord(name_missing_field(e)))
-}
-
-/// serde reports a missing field at its parent (`""`, `rules[0]`); name the field itself.
-fn name_missing_field(error: RecordError) -> RecordError {
-    let missing = error
-        .problem
-        .strip_prefix("missing field `")
-        .and_then(|rest| rest.split_once('`'))
-        .map(|(name, _)| name);
-    match missing {
-        Some(name) if error.field.is_empty() => RecordError {
-            field: name.to_owned(),
-            problem: "is required".into(),
-        },
-        Some(name) => RecordError {
-            field: format!("{}.{name}", error.field),
-            problem: "is required".into(),
-        },
-        None => error,
-    }
+    record_from_value(value, Strictness::Admin, policy).map_err(AdminError::InvalidRecord)
 }
 
 /// The link lines of an NDJSON body with their 1-based line numbers; blank lines are skipped.
@@ -170,14 +149,14 @@ pub fn split_import_line(line: &[u8]) -> Result<ImportLine, AdminError> {
 pub struct ImportResult {
     /// 1-based line number in the body.
     pub line: usize,
-    /// The link's domain, once known.
-    pub domain: Option<String>,
     /// The link's slug, once known.
     pub slug: Option<String>,
     /// What the same record would have got from `PUT`: 201, 200, or the error's status.
     pub status: u16,
     /// Why the line was not written.
     pub error: Option<String>,
+    /// The link's domain, once known.
+    pub domain: Option<String>,
     /// The offending field, if the error names one.
     pub field: Option<String>,
 }
@@ -214,34 +193,10 @@ impl ImportResult {
     }
 }
 
-/// The response body of an import: every line's outcome and the counts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
-pub struct ImportSummary {
-    /// Lines that created a link.
-    pub created: usize,
-    /// Lines that replaced a link.
-    pub replaced: usize,
-    /// Lines not written.
-    pub failed: usize,
-    /// One entry per link line, in order.
-    pub results: Vec<ImportResult>,
-}
-
-impl ImportSummary {
-    /// Records one line's outcome.
-    pub fn push(&mut self, result: ImportResult) {
-        match result.status {
-            201 => self.created += 1,
-            200 => self.replaced += 1,
-            _ => self.failed += 1,
-        }
-        self.results.push(result);
-    }
-
-    /// The JSON body.
-    pub fn to_body(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
-    }
+/// The response body of an import: one result per link line, as NDJSON
+/// (SPEC §8: "one result per line"), in the order of the body.
+pub fn import_results_body(results: &[ImportResult]) -> String {
+    results.iter().map(|r| serde_json::to_string(r).unwrap_or_default() + "\n").collect()
 }
 
 #[cfg(test)]
@@ -418,27 +373,20 @@ mod tests {
     }
 
     #[test]
-    fn the_summary_counts_every_outcome() {
-        let mut summary = ImportSummary::default();
-        summary.push(ImportResult::written(1, "go.example.com", "a", true));
-        summary.push(ImportResult::failed(
-            2,
-            None,
-            None,
-            &AdminError::InvalidSlug("bad".into()),
-        ));
-        summary.push(ImportResult::written(3, "go.example.com", "b", false));
-        let body: Value = serde_json::from_str(&summary.to_body()).unwrap();
-        assert_eq!(
-            (
-                body["created"].as_u64(),
-                body["replaced"].as_u64(),
-                body["failed"].as_u64()
-            ),
-            (Some(1), Some(1), Some(1))
-        );
-        assert_eq!(body["results"][1]["status"], 400);
-        assert_eq!(body["results"][1]["field"], "slug");
-        assert_eq!(body["results"][0]["error"], Value::Null);
+    fn import_results_are_one_json_object_per_line() {
+        let results = [
+            ImportResult::written(1, "go.example.com", "a", true),
+            ImportResult::failed(2, None, None, &AdminError::InvalidSlug("bad".into())),
+            ImportResult::written(3, "go.example.com", "b", false),
+        ];
+        let body = import_results_body(&results);
+        let lines: Vec<Value> = body.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines.len(), 3);
+        assert!(body.ends_with('\n'));
+        assert!(body.starts_with(r#"{"line":1,"slug":"a","status":201,"error":null,"#), "{body}");
+        assert_eq!((lines[0]["status"].as_u64(), lines[2]["status"].as_u64()), (Some(201), Some(200)));
+        assert_eq!(lines[1]["status"], 400);
+        assert_eq!(lines[1]["field"], "slug");
+        assert_eq!(lines[0]["error"], Value::Null);
     }
 }

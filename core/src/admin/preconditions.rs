@@ -2,52 +2,11 @@
 //! generation, and `If-Match` / `If-None-Match` are checked against it.
 
 use super::AdminError;
+use crate::conditional::TagSet;
 
 /// The `ETag` of a stored link: its KV generation, quoted.
 pub fn etag(generation: u64) -> String {
     format!("\"{generation}\"")
-}
-
-/// The entity tags a condition lists.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum TagSet {
-    /// `*`: any current version.
-    Any,
-    /// Opaque tags, quotes kept; `W/` kept so that `If-Match` never matches a weak tag.
-    Tags(Vec<String>),
-}
-
-impl TagSet {
-    fn parse(value: &str) -> TagSet {
-        if value.trim() == "*" {
-            return TagSet::Any;
-        }
-        TagSet::Tags(
-            value
-                .split(',')
-                .map(|t| t.trim().to_owned())
-                .filter(|t| !t.is_empty())
-                .collect(),
-        )
-    }
-
-    /// Strong comparison (`If-Match`): a weak tag never matches.
-    fn matches_strong(&self, current: &str) -> bool {
-        match self {
-            TagSet::Any => true,
-            TagSet::Tags(tags) => tags.iter().any(|t| t == current),
-        }
-    }
-
-    /// Weak comparison (`If-None-Match`): `W/"1"` matches `"1"`.
-    fn matches_weak(&self, current: &str) -> bool {
-        match self {
-            TagSet::Any => true,
-            TagSet::Tags(tags) => tags
-                .iter()
-                .any(|t| t.strip_prefix("W/").unwrap_or(t) == current),
-        }
-    }
 }
 
 /// The conditions of one request.
