@@ -281,6 +281,22 @@ impl Service {
         }
     }
 
+    /// With `QR_EDGE_SCAN_DUMP=<dir>`, keeps this service's scan lines in `<dir>/<pid>-<n>.ndjson`,
+    /// real service output for the analytics tests (scripts/test).
+    fn dump_scans(&self) {
+        let (Some(dump), Some(name)) = (std::env::var_os("QR_EDGE_SCAN_DUMP"), self.dir.file_name()) else { return };
+        let lines = self.endpoint_lines("scans");
+        if lines.is_empty() {
+            return;
+        }
+        let name = name.to_string_lossy();
+        let dump = PathBuf::from(dump);
+        let file = dump.join(format!("{}.ndjson", name.trim_start_matches("qr-edge-test-")));
+        if let Err(e) = std::fs::create_dir_all(&dump).and_then(|()| std::fs::write(&file, lines.join("\n") + "\n")) {
+            eprintln!("cannot keep the scan lines in {}: {e}", file.display());
+        }
+    }
+
     /// Waits until Viceroy has finished `n` requests (its `request completed in` lines):
     /// everything a request does after its response, such as logging, is then done.
     pub fn wait_for_completed(&self, n: usize) {
@@ -293,6 +309,7 @@ impl Service {
 
 impl Drop for Service {
     fn drop(&mut self) {
+        self.dump_scans();
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);

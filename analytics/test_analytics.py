@@ -1,0 +1,188 @@
+"""Checks, on scan lines the real service wrote, that they load into DuckDB as
+they are and that every ready query answers what its title says.
+
+    .tools/analytics-venv/bin/python analytics/test_analytics.py <folder>...
+
+scripts/test runs it over the lines of the black-box tests (QR_EDGE_SCAN_DUMP)
+and of the ./scripts/serve smoke test, after analytics/run installed DuckDB.
+"""
+import gzip
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import traceback
+from collections import Counter
+from pathlib import Path
+
+import duckdb
+
+import scans as analytics
+
+HERE = Path(__file__).resolve().parent
+PATHS = sys.argv[1:]
+# SPEC section 6, in its order.
+SPEC_FIELDS = (
+    "v ts id domain slug outcome status dest rule cache source method country region city continent "
+    "asn device os bot ip ua referer lang pop elapsed_us"
+).split()
+NULLABLE = {"dest", "country", "region", "city", "continent", "asn", "ip", "ua", "referer", "lang", "pop"}
+# What DuckDB's own detection must make of the lines, with no help.
+DETECTED = {"v": "BIGINT", "ts": "TIMESTAMP WITH TIME ZONE", "status": "BIGINT", "asn": "BIGINT", "bot": "BOOLEAN", "elapsed_us": "BIGINT"}
+
+FILES = analytics.log_files(PATHS)
+LINES = [line for f in FILES for line in Path(f).read_text(encoding="utf-8").splitlines() if line]
+EVENTS = [json.loads(line) for line in LINES]
+TESTS = []
+
+
+def test(fn):
+    """Registers a test."""
+    TESTS.append(fn)
+    return fn
+
+
+def rows(con, sql):
+    """The rows of `sql` as dicts."""
+    rel = con.sql(sql)
+    return [dict(zip(rel.columns, row)) for row in rel.fetchall()]
+
+
+def query(name):
+    """The SQL of the ready query whose file name starts with `name`."""
+    return next(sql for file, _, sql in analytics.queries() if file.startswith(name))
+
+
+@test
+def there_are_real_scan_lines_to_check():
+    assert FILES, f"no files in {PATHS}"
+    assert len(LINES) >= 5, f"only {len(LINES)} scan lines in {PATHS}"
+
+
+@test
+def every_line_is_one_json_object_with_the_spec_fields_in_order():
+    for line, event in zip(LINES, EVENTS):
+        assert list(event) == SPEC_FIELDS, f"fields {list(event)} in {line}"
+        assert event["v"] == 1, line
+
+
+@test
+def read_json_alone_loads_every_line_with_the_spec_types():
+    con = duckdb.connect()
+    described = {name: kind for name, kind, *_ in con.sql(f"DESCRIBE SELECT * FROM {analytics.scans_source(FILES, typed=False)}").fetchall()}
+    assert list(described) == SPEC_FIELDS, described
+    for name in SPEC_FIELDS:
+        if all(e[name] is None for e in EVENTS):
+            expected = '"NULL"'  # no value to detect a type from: the typed view supplies it
+        else:
+            expected = DETECTED.get(name, "VARCHAR")
+        assert described[name] == expected, f"{name}: detected {described[name]}, want {expected}"
+    [(count,)] = con.sql(f"SELECT count(*) FROM {analytics.scans_source(FILES, typed=False)}").fetchall()
+    assert count == len(LINES), f"{count} rows from {len(LINES)} lines"
+
+
+@test
+def the_bigquery_schema_is_the_spec_schema():
+    fields = json.loads((HERE / "bigquery-schema.json").read_text())
+    assert [f["name"] for f in fields] == SPEC_FIELDS
+    for f in fields:
+        assert f["mode"] == ("NULLABLE" if f["name"] in NULLABLE else "REQUIRED"), f
+        assert f["type"] in analytics.BIGQUERY_TO_DUCKDB, f
+        if f["mode"] == "REQUIRED":
+            assert all(e[f["name"]] is not None for e in EVENTS), f"{f['name']} is null on some line"
+
+
+@test
+def the_typed_view_loads_the_same_values_as_detection():
+    con = analytics.connect(FILES)
+    as_text = "SELECT * REPLACE (ts::VARCHAR AS ts) FROM "  # fetching a TIMESTAMPTZ would need pytz
+    typed = sorted(map(repr, con.sql(as_text + "scans").fetchall()))
+    detected = sorted(map(repr, con.sql(as_text + analytics.scans_source(FILES, typed=False)).fetchall()))
+    assert typed == detected, "the typed view and DuckDB's detection disagree"
+    [(ts,)] = con.sql("SELECT strftime(min(ts), '%Y-%m-%dT%H:%M:%S.%gZ') FROM scans").fetchall()
+    assert ts == min(e["ts"] for e in EVENTS), f"{ts} is not the earliest ts as written"
+
+
+@test
+def gzip_files_load_like_plain_ones():
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, f in enumerate(FILES):
+            with open(f, "rb") as src, gzip.open(os.path.join(tmp, f"2026-03-01T00:00:00.000-{i}.log.gz"), "wb") as dst:
+                dst.write(src.read())
+        con = analytics.connect(analytics.log_files([tmp]))
+        [(count,)] = con.sql("SELECT count(*) FROM scans").fetchall()
+    assert count == len(LINES), f"{count} rows from gzip'd files of {len(LINES)} lines"
+
+
+@test
+def scans_per_link_per_day_counts_each_line_once():
+    want = Counter((e["ts"][:10], e["domain"], e["slug"]) for e in EVENTS)
+    got = rows(analytics.connect(FILES), query("1-"))
+    assert {(str(r["day"]), r["domain"], r["slug"]): r["scans"] for r in got} == dict(want)
+    for r in got:
+        same = [e for e in EVENTS if (e["ts"][:10], e["domain"], e["slug"]) == (str(r["day"]), r["domain"], r["slug"])]
+        assert r["people"] == sum(not e["bot"] for e in same), r
+        assert r["redirects"] == sum(e["outcome"] == "redirect" for e in same), r
+
+
+@test
+def by_country_and_by_device_os_count_people_only():
+    people = [e for e in EVENTS if not e["bot"]]
+    assert people, "no scan by a person in the lines"
+    con = analytics.connect(FILES)
+    countries = rows(con, query("2-"))
+    assert {r["country"]: r["scans"] for r in countries} == dict(Counter(e["country"] or "??" for e in people))
+    assert abs(sum(r["pct"] for r in countries) - 100) < 0.1 * len(countries) + 0.01
+    devices = rows(con, query("3-"))
+    assert {(r["device"], r["os"]): r["scans"] for r in devices} == dict(Counter((e["device"], e["os"]) for e in people))
+
+
+@test
+def by_rule_counts_each_deciding_rule_per_link():
+    got = rows(analytics.connect(FILES), query("4-"))
+    want = Counter((e["domain"], e["slug"], e["rule"], e["outcome"]) for e in EVENTS)
+    assert {(r["domain"], r["slug"], r["rule"], r["outcome"]): r["scans"] for r in got} == dict(want)
+
+
+@test
+def bot_and_stale_shares_add_up_per_domain():
+    con = analytics.connect(FILES)
+    for r in rows(con, query("5-")):
+        same = [e for e in EVENTS if e["domain"] == r["domain"]]
+        bots = sum(e["bot"] for e in same)
+        assert (r["scans"], r["bots"]) == (len(same), bots), r
+        assert r["bot_pct"] == round(100 * bots / len(same), 1), r
+    stale = rows(con, query("6-"))
+    assert sum(r["scans"] for r in stale) == len(EVENTS)
+    for r in stale:
+        cache = Counter(e["cache"] for e in EVENTS if e["domain"] == r["domain"])
+        assert (r["hit"], r["miss"], r["stale"], r["stale_if_error"]) == (
+            cache["hit"], cache["miss"], cache["stale"], cache["stale_if_error"]), r
+
+
+@test
+def the_run_command_prints_every_table():
+    done = subprocess.run([str(HERE / "run"), *PATHS], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"{len(LINES)} scans in {len(FILES)} files"), done.stdout[:200]
+    for _, title, _ in analytics.queries():
+        assert f"## {title}" in done.stdout, f"missing table: {title}"
+    assert len(analytics.queries()) == 6
+
+
+def main():
+    failed = 0
+    for fn in TESTS:
+        try:
+            fn()
+            print(f"ok   {fn.__name__}")
+        except Exception:  # noqa: BLE001 - report every failure, then fail the run
+            failed += 1
+            print(f"FAIL {fn.__name__}\n{traceback.format_exc()}")
+    print(f"analytics: {len(TESTS) - failed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
