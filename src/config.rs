@@ -34,9 +34,17 @@ mod tests {
     #[test]
     fn settings_come_from_the_config_store() {
         let settings = settings_for("go.example.com");
-        assert_eq!(settings.domains.as_deref(), Some(&["go.example.com".to_owned(), "qr.example.org".to_owned()][..]));
+        let domains = settings.domains.expect("fastly.local.toml sets domains");
+        assert_eq!(domains, ["go.example.com", "qr.example.org", "links.example.net"]);
         assert_eq!(settings.home_url.as_deref(), Some("https://example.com/"));
         assert_eq!(settings.cache_ttl, 60);
+        assert_eq!(settings.not_found_url, None);
+    }
+
+    #[test]
+    fn domain_overrides_come_from_the_config_store() {
+        let settings = settings_for("qr.example.org");
+        assert_eq!(settings.not_found_url.as_deref(), Some("https://example.org/"));
     }
 
     #[test]
