@@ -370,3 +370,24 @@ fn a_log_endpoint_that_blocks_does_not_delay_the_redirect() {
     drop(viceroy);
     let _ = filling.join();
 }
+
+#[test]
+fn a_rule_with_an_unknown_condition_never_holds_not_even_from_the_cache() {
+    // A KV record written for a newer version: readers keep the rule but never
+    // let it hold. The cached copy must say the same as the first read.
+    let record = r#"{"url":"https://example.com/spring","rules":[{"when":{"weekday":["mon"]},"url":"https://example.com/monday"}]}"#;
+    let service = Service::start(
+        ServiceConfig::new()
+            .link(KEY, record)
+            .setting("cache_ttl", "3600"),
+    );
+    for expected_cache in ["MISS", "HIT", "HIT"] {
+        let reply = service.get("/spring26");
+        assert_eq!(reply.header("x-qr-cache"), Some(expected_cache));
+        assert_eq!(
+            (reply.status, reply.header("location")),
+            (302, Some("https://example.com/spring")),
+            "{expected_cache}"
+        );
+    }
+}
