@@ -10,8 +10,7 @@ import sys
 from pathlib import Path
 
 DOMAIN = "go.example.com"
-LINK_COUNT = 100_000
-ROUTES = ["floor", "hit", "kv_cold", "origin", "rule", "png"]
+ROUTES = ["floor", "hit", "kv_cold", "origin", "rule", "png", "health"]
 LABELS = {
     "floor": "(a) floor: fixed 302, no lookup",
     "hit": "(b) cache-hit redirect",
@@ -19,6 +18,7 @@ LABELS = {
     "origin": "(d) origin lookup, cache cold",
     "rule": "(e) redirect with a targeting rule",
     "png": "(f) PNG QR code (512 px)",
+    "health": "(ref) `/_health` of the same wasm: no store, no log",
 }
 # The record of scenario (e): two rules that fail, the third holds for an
 # iPhone on 127.0.0.1 (US in fixtures/geo.json) asking for English.
@@ -42,14 +42,14 @@ SETTINGS = {
 }
 
 
-def dataset(out: str, origin_url: str, floor_port: str, edge_port: str) -> None:
-    """Writes links.json (100,000 records plus `hot` and `rules`), settings.json
-    and the two Viceroy configs into `out`."""
+def dataset(out: str, origin_url: str, count: str) -> None:
+    """Writes links.json (`count` records `k0`… plus `hot` and `rules`) and the
+    two Viceroy configs into `out`."""
     out_dir = Path(out).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     root = Path(__file__).resolve().parent.parent
     links = {f"{DOMAIN}/k{n}": json.dumps({"url": f"https://example.com/k/{n}", "tags": ["bench"]})
-             for n in range(LINK_COUNT)}
+             for n in range(int(count))}
     links[f"{DOMAIN}/hot"] = json.dumps({"url": "https://example.com/hot"})
     links[f"{DOMAIN}/rules"] = json.dumps(RULES_RECORD)
     (out_dir / "links.json").write_text(json.dumps(links))
@@ -170,7 +170,7 @@ def report(results: str, sizes: str, heaps: str, meta: str, out: str) -> None:
         if not rs:
             continue
         med[scenario] = {
-            "rps": statistics.median(r["requests"] / r["duration_s"] for r in rs),
+            "rps": statistics.median(rate(r) for r in rs),
             "p50": statistics.median(r["p50_us"] for r in rs),
             "p99": statistics.median(r["p99_us"] for r in rs),
             "requests": sum(r["requests"] for r in rs),
@@ -190,12 +190,38 @@ def report(results: str, sizes: str, heaps: str, meta: str, out: str) -> None:
             f"{m['p50'] / floor['p50']:.2f} | {m['p99'] / 1000:.2f} | {m['p99'] / floor['p99']:.2f} | "
             f"{h.get('max_mib', float('nan')):.2f} | {m['requests']} | {cache} |"
         )
-    hit = med["hit"]
-    rps_ratio, p99_ratio = hit["rps"] / floor["rps"], hit["p99"] / floor["p99"]
+    # The targets compare each round's hit run with the floor run of the same
+    # round, a minute apart at most, and take the median of those ratios: a
+    # burst of load from elsewhere on the machine then spoils one ratio, not the verdict.
+    rounds = [[r for r in runs if r["scenario"] == sc] for sc in ROUNDS_OF]
+    per_round = []
+    for i, floor_run in enumerate(rounds[0]):
+        row = {"round": i + 1}
+        for sc, rs in zip(ROUNDS_OF, rounds):
+            if i < len(rs):
+                row[sc] = (rate(rs[i]) / rate(floor_run), rs[i]["p99_us"] / floor_run["p99_us"],
+                           rs[i]["p99_us"] / 1000)
+        per_round.append(row)
+    # A tail is only comparable in rounds where nothing else stalled the
+    # machine: the floor's own p99 stays within 5× its p50 when undisturbed
+    # (a stall shows as a floor p99 of tens or hundreds of milliseconds).
+    for row, floor_run in zip(per_round, rounds[0]):
+        row["quiet"] = floor_run["p99_us"] <= 5 * floor_run["p50_us"]
+    quiet = [row for row in per_round if row["quiet"]] or per_round
+    rps_ratio = statistics.median(row["hit"][0] for row in per_round)
+    p99_ratio = statistics.median(row["hit"][1] for row in quiet)
+    p99_basis = (f"rounds {', '.join(str(r['round']) for r in quiet)}"
+                 if any(r["quiet"] for r in per_round) else "all rounds (none was undisturbed)")
+    round_rows = ["| round | undisturbed | floor p99 ms | " + " | ".join(f"{sc} req/s ×, p99 ×" for sc in ROUNDS_OF[1:]) + " |",
+                  "|---:|:-:|---:|" + "---:|" * (len(ROUNDS_OF) - 1)]
+    for row in per_round:
+        cells = [f"{row[sc][0]:.2f}, {row[sc][1]:.2f}" if sc in row else "—" for sc in ROUNDS_OF[1:]]
+        round_rows.append(f"| {row['round']} | {'yes' if row['quiet'] else 'no'} | {row['floor'][2]:.2f} | "
+                          + " | ".join(cells) + " |")
     mb = size["edge"]["code_data"] / 1_000_000
     targets = [
         ("cache-hit throughput ≥ 0.85× floor", f"{rps_ratio:.2f}×", rps_ratio >= 0.85),
-        ("cache-hit p99 ≤ 1.3× floor", f"{p99_ratio:.2f}×", p99_ratio <= 1.3),
+        (f"cache-hit p99 ≤ 1.3× floor ({p99_basis})", f"{p99_ratio:.2f}×", p99_ratio <= 1.3),
         ("wasm code+data ≤ 1.5 MB", f"{mb:.3f} MB", mb <= 1.5),
     ]
     bad = [f"{s}: {m['unexpected']} unexpected answers, {m['errors']} socket errors"
@@ -211,6 +237,12 @@ def report(results: str, sizes: str, heaps: str, meta: str, out: str) -> None:
         "|---|---:|:-:|",
         *[f"| {name} | {value} | {'yes' if ok else '**no**'} |" for name, value, ok in targets],
         "",
+        "The targets use the median over rounds of each round's ratio to that round's floor run; the p99",
+        "target only counts undisturbed rounds (the floor's p99 within 5× its p50), since a stall from",
+        "elsewhere on the shared machine lands in one run's tail and not in its neighbour's:",
+        "",
+        *round_rows,
+        "",
         f"Wasm sizes (bytes): qr-edge file {size['edge']['file']}, code {size['edge']['code']}, "
         f"data {size['edge']['data']}, code+data {size['edge']['code_data']}; floor file {size['floor']['file']}, "
         f"code+data {size['floor']['code_data']}.",
@@ -221,6 +253,14 @@ def report(results: str, sizes: str, heaps: str, meta: str, out: str) -> None:
     ])
     Path(out).write_text(text + "\n")
     print(text)
+
+
+ROUNDS_OF = ["floor", "hit", "kv_cold", "origin", "rule", "png", "health"]
+
+
+def rate(run) -> float:
+    """Requests per second of one wrk run."""
+    return run["requests"] / run["duration_s"]
 
 
 def merge_counts(counts):
