@@ -161,9 +161,9 @@ pub fn rule_eval(data: &[u8]) {
 
     let (url, rule) = choose(&record, &scan);
     let held: Vec<bool> = record.rules.iter().map(|r| holds(&r.when, &scan)).collect();
-    for (rule_, held_) in record.rules.iter().zip(&held) {
+    for (checked, did_hold) in record.rules.iter().zip(&held) {
         assert!(
-            !(*held_ && !rule_.when.unknown.is_empty()),
+            !did_hold || checked.when.unknown.is_empty(),
             "a rule with an unknown condition held"
         );
     }
@@ -309,13 +309,13 @@ impl Bytes<'_> {
     /// Absent, or a list of up to three values, mostly from `values`, sometimes free text.
     fn list(&mut self, values: &[&str]) -> Option<Vec<String>> {
         let shape = self.byte();
-        if shape % 3 == 0 {
+        if shape.is_multiple_of(3) {
             return None;
         }
         Some(
             (0..shape % 4)
                 .map(|_| {
-                    if self.byte() % 8 == 0 {
+                    if self.byte().is_multiple_of(8) {
                         self.text()
                     } else {
                         self.pick(values).to_owned()
@@ -330,7 +330,7 @@ impl Bytes<'_> {
         raw.iter_mut().for_each(|b| *b = self.byte());
         // Mostly near the record times below, sometimes anywhere.
         let offset = i64::from_le_bytes(raw);
-        if raw[7] % 4 == 0 {
+        if raw[7].is_multiple_of(4) {
             offset
         } else {
             1_772_323_200_000 + offset % 100_000_000_000
@@ -354,12 +354,12 @@ impl Bytes<'_> {
             ]),
             device: self.list(&["mobile", "tablet", "desktop", "bot", "MOBILE", "unknown"]),
             language: self.list(&["en", "fr", "de", "EN", "pt", ""]),
-            after: (self.byte() % 3 == 0).then(|| self.pick(&TIMES).to_owned()),
-            before: (self.byte() % 3 == 0).then(|| self.pick(&TIMES).to_owned()),
+            after: (self.byte().is_multiple_of(3)).then(|| self.pick(&TIMES).to_owned()),
+            before: (self.byte().is_multiple_of(3)).then(|| self.pick(&TIMES).to_owned()),
             query: None,
             unknown: BTreeMap::new(),
         };
-        if self.byte() % 3 == 0 {
+        if self.byte().is_multiple_of(3) {
             let pairs = (0..self.byte() % 3).map(|_| {
                 (
                     self.pick(&["a", "b", "utm", ""]).to_owned(),
@@ -368,7 +368,7 @@ impl Bytes<'_> {
             });
             when.query = Some(pairs.collect());
         }
-        if self.byte() % 6 == 0 {
+        if self.byte().is_multiple_of(6) {
             when.unknown.insert(
                 self.pick(&["weekday", "asn", "x"]).to_owned(),
                 serde_json::json!(["mon"]),
@@ -379,17 +379,18 @@ impl Bytes<'_> {
 
     fn record(&mut self) -> LinkRecord {
         let mut record = LinkRecord::to("https://example.com/default");
-        record.status = if self.byte() % 8 == 0 {
+        record.status = if self.byte().is_multiple_of(8) {
             LinkStatus::Disabled
         } else {
             LinkStatus::Active
         };
         record.code = [301, 302, 303, 307, 308][usize::from(self.byte()) % 5];
-        record.forward_query = self.byte() % 2 == 0;
-        if self.byte() % 4 == 0 {
+        record.forward_query = self.byte().is_multiple_of(2);
+        if self.byte().is_multiple_of(4) {
             record.valid_from = Some("2026-01-01T00:00:00Z".into());
             record.valid_until = Some("2026-06-01T00:00:00Z".into());
-            record.expired_url = (self.byte() % 2 == 0).then(|| "https://example.com/ended".into());
+            record.expired_url =
+                (self.byte().is_multiple_of(2)).then(|| "https://example.com/ended".into());
         }
         record.rules = (0..self.byte() % 5)
             .map(|i| Rule {
@@ -462,12 +463,13 @@ impl Bytes<'_> {
             ),
         };
         let geo = Geo {
-            country: (self.byte() % 4 != 0)
+            country: (!self.byte().is_multiple_of(4))
                 .then(|| self.pick(&["US", "DE", "AT", "FR", "JP"]).to_owned()),
-            region: (self.byte() % 4 != 0)
+            region: (!self.byte().is_multiple_of(4))
                 .then(|| self.pick(&["US-CA", "DE-BE", "AT-9"]).to_owned()),
             city: None,
-            continent: (self.byte() % 4 != 0).then(|| self.pick(&["NA", "EU", "AS"]).to_owned()),
+            continent: (!self.byte().is_multiple_of(4))
+                .then(|| self.pick(&["NA", "EU", "AS"]).to_owned()),
             asn: None,
         };
         let flags = self.byte();

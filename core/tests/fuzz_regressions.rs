@@ -7,7 +7,10 @@ mod properties;
 
 use std::path::Path;
 
-const TARGETS: [(&str, fn(&[u8])); 4] = [
+/// A property check: panics on a finding.
+type Check = fn(&[u8]);
+
+const TARGETS: [(&str, Check); 4] = [
     ("path_route", properties::path_route),
     ("record_parse", properties::record_parse),
     ("accept_language", properties::accept_language),
@@ -15,7 +18,7 @@ const TARGETS: [(&str, fn(&[u8])); 4] = [
 ];
 
 /// Runs `check` on every file under `fuzz/{kind}/{target}/`; returns how many.
-fn replay(kind: &str, target: &str, check: fn(&[u8])) -> usize {
+fn replay(kind: &str, target: &str, check: Check) -> usize {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../fuzz")
         .join(kind)
