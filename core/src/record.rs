@@ -122,8 +122,9 @@ pub struct When {
     pub query: Option<BTreeMap<String, String>>,
     /// Conditions this version does not know. The admin API rejects them; a
     /// reader keeps the rule but never lets it hold, since ignoring a condition
-    /// would widen the rule beyond what its author wrote.
-    #[serde(flatten, skip_serializing)]
+    /// would widen the rule beyond what its author wrote. Serialised back as
+    /// read, so the cache's copy of the record keeps them (and keeps the rule shut).
+    #[serde(flatten)]
     pub unknown: BTreeMap<String, serde_json::Value>,
 }
 
