@@ -16,10 +16,10 @@ use fastly::kv_store::{InsertMode, KVStoreError};
 use fastly::{KVStore, Request, Response};
 use qr_edge_core::admin::{
     body_too_large, check_content_type, check_import_size, created_body, etag, import_lines,
-    link_location, list_body, parse_admin_record, parse_route, random_slug, record_from_import,
-    slug_of_key, split_import_line, token_matches, Action, AdminError, AdminRoute, AuditEntry,
-    ImportResult, import_results_body, ListItem, ListQuery, MediaType, Preconditions, MAX_BODY_BYTES,
-    RANDOM_SLUG_BYTES,
+    import_results_body, link_location, list_body, parse_admin_record, parse_route, random_slug,
+    record_from_import, slug_of_key, split_import_line, token_matches, Action, AdminError,
+    AdminRoute, AuditEntry, ImportResult, ListItem, ListQuery, MediaType, Preconditions,
+    MAX_BODY_BYTES, RANDOM_SLUG_BYTES,
 };
 use qr_edge_core::record::{parse_record, LinkRecord, Strictness};
 use qr_edge_core::settings::Settings;
@@ -547,8 +547,14 @@ mod tests {
         let links = Links::open().expect("the links store");
         let key = "go.example.com/unit-create";
         assert!(links.create(key, "first").expect("create"));
-        assert!(!links.create(key, "second").expect("create"), "a second create finds the key taken");
-        assert_eq!(links.read(key).expect("read").expect("stored").body, b"first");
+        assert!(
+            !links.create(key, "second").expect("create"),
+            "a second create finds the key taken"
+        );
+        assert_eq!(
+            links.read(key).expect("read").expect("stored").body,
+            b"first"
+        );
     }
 
     #[test]
@@ -558,7 +564,10 @@ mod tests {
         assert!(links.create(key, "a").expect("create"));
         let read = links.read(key).expect("read").expect("stored").generation;
         assert!(links.replace(key, "b", read).expect("replace"));
-        assert!(!links.replace(key, "c", read).expect("replace"), "the version read is gone");
+        assert!(
+            !links.replace(key, "c", read).expect("replace"),
+            "the version read is gone"
+        );
         assert_eq!(links.read(key).expect("read").expect("stored").body, b"b");
     }
 }

@@ -29,7 +29,9 @@ pub fn header<'a>(req: &'a Request, name: &str) -> Option<Cow<'a, str>> {
 
 /// Fastly geolocation, with the region as `CC-RR` like rule conditions.
 fn geo(ip: IpAddr) -> Geo {
-    let Some(g) = fastly::geo::geo_lookup(ip) else { return Geo::default() };
+    let Some(g) = fastly::geo::geo_lookup(ip) else {
+        return Geo::default();
+    };
     let country = non_empty(g.country_code()).map(str::to_ascii_uppercase);
     let region = match (&country, g.region()) {
         (Some(cc), Some(rr)) if !rr.is_empty() => Some(format!("{cc}-{}", rr.to_ascii_uppercase())),
@@ -38,7 +40,9 @@ fn geo(ip: IpAddr) -> Geo {
     Geo {
         region,
         city: non_empty(g.city()).map(str::to_owned),
-        continent: Some(g.continent().as_code()).filter(|c| *c != "??").map(str::to_owned),
+        continent: Some(g.continent().as_code())
+            .filter(|c| *c != "??")
+            .map(str::to_owned),
         asn: Some(g.as_number()).filter(|asn| *asn != 0),
         country,
     }

@@ -9,9 +9,13 @@ use qr_edge_core::settings::Settings;
 /// (stderr) once per request that reads them, and replaced by defaults.
 pub fn settings_for(domain: &str) -> Settings {
     let store = ConfigStore::try_open(SETTINGS_CONFIG_STORE).ok();
-    let (settings, problems) = Settings::load(domain, |key| store.as_ref()?.try_get(key).ok().flatten());
+    let (settings, problems) =
+        Settings::load(domain, |key| store.as_ref()?.try_get(key).ok().flatten());
     for problem in problems {
-        eprintln!("setting {} ignored, default used: {}", problem.key, problem.problem);
+        eprintln!(
+            "setting {} ignored, default used: {}",
+            problem.key, problem.problem
+        );
     }
     settings
 }
@@ -35,7 +39,10 @@ mod tests {
     fn settings_come_from_the_config_store() {
         let settings = settings_for("go.example.com");
         let domains = settings.domains.expect("fastly.local.toml sets domains");
-        assert_eq!(domains, ["go.example.com", "qr.example.org", "links.example.net"]);
+        assert_eq!(
+            domains,
+            ["go.example.com", "qr.example.org", "links.example.net"]
+        );
         assert_eq!(settings.home_url.as_deref(), Some("https://example.com/"));
         assert_eq!(settings.cache_ttl, 60);
         assert_eq!(settings.not_found_url, None);
@@ -44,13 +51,22 @@ mod tests {
     #[test]
     fn domain_overrides_come_from_the_config_store() {
         let settings = settings_for("qr.example.org");
-        assert_eq!(settings.not_found_url.as_deref(), Some("https://example.org/"));
+        assert_eq!(
+            settings.not_found_url.as_deref(),
+            Some("https://example.org/")
+        );
     }
 
     #[test]
     fn secrets_come_from_the_secret_store() {
-        assert_eq!(secret(ADMIN_TOKEN_SECRET).as_deref(), Some(&b"local-admin-token"[..]));
-        assert_eq!(secret(IP_SALT_SECRET).as_deref(), Some(&b"local-ip-salt"[..]));
+        assert_eq!(
+            secret(ADMIN_TOKEN_SECRET).as_deref(),
+            Some(&b"local-admin-token"[..])
+        );
+        assert_eq!(
+            secret(IP_SALT_SECRET).as_deref(),
+            Some(&b"local-ip-salt"[..])
+        );
         assert_eq!(secret("no-such-secret"), None);
     }
 }

@@ -1,21 +1,21 @@
 //! One client request → its response, plus the work that must wait until the
 //! response has been sent (the scan event, a background cache refresh).
 
+use crate::client::header;
 use crate::config::settings_for;
 use crate::lookup::{resolve, Link, LinkKey, Refresh};
 use crate::responses::{for_decision, html, redirect, text, Rejection};
 use crate::scan_log::ScanRecord;
-use crate::client::header;
 use crate::{client, config, images};
-use std::borrow::Cow;
 use fastly::http::StatusCode;
 use fastly::{Request, Response};
 use qr_edge_core::decide::{self, decide, Decision, Outcome};
-use qr_edge_core::path::{method_class, normalize_host, route, MethodClass, Route, View};
-use qr_edge_core::targeting::ScanFacts;
 use qr_edge_core::freshness::CacheState;
 use qr_edge_core::pages;
+use qr_edge_core::path::{method_class, normalize_host, route, MethodClass, Route, View};
 use qr_edge_core::qr::ImageFormat;
+use qr_edge_core::targeting::ScanFacts;
+use std::borrow::Cow;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A response and what follows it.
@@ -30,7 +30,11 @@ pub struct Handled {
 
 impl From<Response> for Handled {
     fn from(response: Response) -> Self {
-        Handled { response, scan: None, refresh: None }
+        Handled {
+            response,
+            scan: None,
+            refresh: None,
+        }
     }
 }
 
@@ -59,7 +63,9 @@ pub fn handle(req: Request) -> Handled {
         MethodClass::Get => false,
         MethodClass::Head => true,
         MethodClass::Options => return Rejection::Options.into(),
-        MethodClass::Other => return Rejection::MethodNotAllowed(req.get_method_str().to_owned()).into(),
+        MethodClass::Other => {
+            return Rejection::MethodNotAllowed(req.get_method_str().to_owned()).into()
+        }
     };
     let mut handled = public(req, host, route);
     if head {
@@ -83,7 +89,15 @@ fn public(req: Request, host: String, route: Route) -> Handled {
             Some(url) => redirect(302, url).into(),
             None => html(StatusCode::OK, pages::home()).into(),
         },
-        Route::Link { slug, view } => link(req, LinkKey { domain: host, slug, settings }, view),
+        Route::Link { slug, view } => link(
+            req,
+            LinkKey {
+                domain: host,
+                slug,
+                settings,
+            },
+            view,
+        ),
         Route::Health | Route::Admin | Route::NotFound => Rejection::UnknownPath.into(),
     }
 }
@@ -99,9 +113,15 @@ fn link(req: Request, key: LinkKey, view: View) -> Handled {
     let visitor = client::visitor(&req);
     let query = req.get_query_str().unwrap_or("");
     let decision = match &resolution.link {
-        Some(Link::Found(record)) => {
-            decide(record, &ScanFacts { slug: &key.slug, now: started_ms, query, visitor: &visitor })
-        }
+        Some(Link::Found(record)) => decide(
+            record,
+            &ScanFacts {
+                slug: &key.slug,
+                now: started_ms,
+                query,
+                visitor: &visitor,
+            },
+        ),
         Some(Link::NotFound) => decide::not_found(key.settings.not_found_url.as_deref()),
         None => decide::unavailable(key.settings.fallback_url.as_deref()),
     };
@@ -122,7 +142,11 @@ fn link(req: Request, key: LinkKey, view: View) -> Handled {
         referer: header(&req, "referer").map(Cow::into_owned),
         ip_mode: key.settings.ip_mode,
     };
-    Handled { response, scan: Some(scan), refresh }
+    Handled {
+        response,
+        scan: Some(scan),
+        refresh,
+    }
 }
 
 fn image_format(view: View) -> Option<ImageFormat> {
@@ -136,12 +160,20 @@ fn image_format(view: View) -> Option<ImageFormat> {
 /// `/{slug}+`: a page naming where the link leads, for a link that exists;
 /// an unknown or unresolvable link is answered as a scan of it would be.
 fn preview(key: &LinkKey, decision: Decision, cache: CacheState) -> (Response, Decision) {
-    if matches!(decision.outcome, Outcome::NotFound | Outcome::Unavailable | Outcome::Fallback) {
+    if matches!(
+        decision.outcome,
+        Outcome::NotFound | Outcome::Unavailable | Outcome::Fallback
+    ) {
         return (for_decision(&decision, cache), decision);
     }
     let short_url = format!("https://{}/{}", key.domain, key.slug);
     let page = pages::preview(&short_url, decision.location.as_deref());
-    let shown = Decision { outcome: Outcome::Preview, status: 200, location: None, rule: decision.rule };
+    let shown = Decision {
+        outcome: Outcome::Preview,
+        status: 200,
+        location: None,
+        rule: decision.rule,
+    };
     (html(StatusCode::OK, page), shown)
 }
 
@@ -160,7 +192,9 @@ pub(crate) fn request_id(req: &Request) -> String {
 }
 
 pub(crate) fn unix_millis() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// The `hash` IP mode's key, read only when needed.

@@ -58,7 +58,10 @@ fn image(
         .with_header("etag", &tag)
         .with_header("cache-control", IMAGE_CACHE_CONTROL);
     let conditions = req.get_header_all_str_lossy("if-none-match");
-    if conditions.iter().any(|header| TagSet::parse(header).matches_weak(&tag)) {
+    if conditions
+        .iter()
+        .any(|header| TagSet::parse(header).matches_weak(&tag))
+    {
         // RFC 9110 §15.4.5: a 304 repeats ETag and Cache-Control, and has no body.
         return response.with_status(StatusCode::NOT_MODIFIED);
     }

@@ -38,7 +38,9 @@ impl std::fmt::Display for SourceError {
         match self {
             SourceError::Kv(e) => write!(f, "KV store: {e}"),
             SourceError::Origin(e) => write!(f, "origin: {e}"),
-            SourceError::InvalidRecord(source, e) => write!(f, "invalid record from {source:?}: {e}"),
+            SourceError::InvalidRecord(source, e) => {
+                write!(f, "invalid record from {source:?}: {e}")
+            }
         }
     }
 }
@@ -75,7 +77,9 @@ impl LinkKey {
     fn windows(&self, link: &Link) -> Windows {
         let s = &self.settings;
         match link {
-            Link::Found(_) => Windows::for_record(s.cache_ttl, s.stale_while_revalidate, s.stale_if_error),
+            Link::Found(_) => {
+                Windows::for_record(s.cache_ttl, s.stale_while_revalidate, s.stale_if_error)
+            }
             Link::NotFound => Windows::for_not_found(s.negative_ttl),
         }
     }
@@ -90,7 +94,9 @@ pub fn resolve(key: &LinkKey) -> Resolution {
             return from_sources(key, None, None);
         }
     };
-    let cached = txn.found().and_then(|found| decode(key, &found).map(|link| (age_ms(&found), link)));
+    let cached = txn
+        .found()
+        .and_then(|found| decode(key, &found).map(|link| (age_ms(&found), link)));
     let Some((age, link)) = cached else {
         return from_sources(key, Some(txn), None);
     };
@@ -106,7 +112,12 @@ pub fn resolve(key: &LinkKey) -> Resolution {
 }
 
 fn served_from_cache(link: Link, cache: CacheState, refresh: Option<Refresh>) -> Resolution {
-    Resolution { link: Some(link), cache, source: Source::Cache, refresh }
+    Resolution {
+        link: Some(link),
+        cache,
+        source: Source::Cache,
+        refresh,
+    }
 }
 
 /// Asks the sources; caches the answer when this request holds the insert
@@ -117,13 +128,23 @@ fn from_sources(key: &LinkKey, txn: Option<Transaction>, stale: Option<Link>) ->
             if let Some(txn) = txn.filter(Transaction::must_insert_or_update) {
                 store(key, txn, &link);
             }
-            Resolution { link: Some(link), cache: CacheState::Miss, source, refresh: None }
+            Resolution {
+                link: Some(link),
+                cache: CacheState::Miss,
+                source,
+                refresh: None,
+            }
         }
         Err(e) => {
             eprintln!("lookup of {} failed: {e}", key.store_key());
             match stale {
                 Some(link) => served_from_cache(link, CacheState::StaleIfError, None),
-                None => Resolution { link: None, cache: CacheState::Miss, source: Source::None, refresh: None },
+                None => Resolution {
+                    link: None,
+                    cache: CacheState::Miss,
+                    source: Source::None,
+                    refresh: None,
+                },
             }
         }
     }
@@ -152,7 +173,9 @@ fn fetch(key: &LinkKey) -> Result<(Link, Source), SourceError> {
     if let Ok(Some(store)) = KVStore::open(LINKS_KV_STORE) {
         asked = Source::Kv;
         match store.lookup(&key.store_key()) {
-            Ok(mut found) => return parse(key, &found.take_body_bytes(), Source::Kv).map(|l| (l, Source::Kv)),
+            Ok(mut found) => {
+                return parse(key, &found.take_body_bytes(), Source::Kv).map(|l| (l, Source::Kv))
+            }
             Err(KVStoreError::ItemNotFound) => {}
             Err(e) => return Err(SourceError::Kv(e)),
         }
@@ -168,7 +191,10 @@ fn fetch(key: &LinkKey) -> Result<(Link, Source), SourceError> {
 /// `GET /links/{domain}/{slug}` at the origin: 200 record, 404 not found,
 /// anything else a source error. Timeouts come from the backend definition.
 fn fetch_origin(key: &LinkKey, backend: &Backend) -> Result<Link, SourceError> {
-    let url = format!("http://{}/links/{}/{}", ORIGIN_BACKEND, key.domain, key.slug);
+    let url = format!(
+        "http://{}/links/{}/{}",
+        ORIGIN_BACKEND, key.domain, key.slug
+    );
     let resp = Request::get(url)
         .with_header("accept", "application/json")
         .with_pass(true)
@@ -251,17 +277,26 @@ mod tests {
     use super::*;
 
     fn key(slug: &str) -> LinkKey {
-        LinkKey { domain: "go.example.com".into(), slug: slug.into(), settings: Settings::default() }
+        LinkKey {
+            domain: "go.example.com".into(),
+            slug: slug.into(),
+            settings: Settings::default(),
+        }
     }
 
     #[test]
     fn a_kv_record_is_cached_after_the_first_lookup() {
         let first = resolve(&key("spring26"));
         assert_eq!((first.cache, first.source), (CacheState::Miss, Source::Kv));
-        let Some(Link::Found(record)) = first.link else { panic!("spring26 is in fixtures/links.json") };
+        let Some(Link::Found(record)) = first.link else {
+            panic!("spring26 is in fixtures/links.json")
+        };
         assert_eq!(record.url, "https://example.com/spring");
         let second = resolve(&key("spring26"));
-        assert_eq!((second.cache, second.source), (CacheState::Hit, Source::Cache));
+        assert_eq!(
+            (second.cache, second.source),
+            (CacheState::Hit, Source::Cache)
+        );
         assert_eq!(second.link, Some(Link::Found(record)));
     }
 

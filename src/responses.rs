@@ -35,19 +35,34 @@ impl Rejection {
     pub fn into_response(self) -> Response {
         match self {
             Rejection::UnknownPath => text(StatusCode::NOT_FOUND, "not found: no such path\n"),
-            Rejection::MethodNotAllowed(method) => {
-                text(StatusCode::METHOD_NOT_ALLOWED, &format!("method {} not allowed: use GET or HEAD\n", printable(&method)))
-                    .with_header("allow", ALLOW_PUBLIC)
+            Rejection::MethodNotAllowed(method) => text(
+                StatusCode::METHOD_NOT_ALLOWED,
+                &format!(
+                    "method {} not allowed: use GET or HEAD\n",
+                    printable(&method)
+                ),
+            )
+            .with_header("allow", ALLOW_PUBLIC),
+            Rejection::Options => {
+                Response::from_status(StatusCode::NO_CONTENT).with_header("allow", ALLOW_PUBLIC)
             }
-            Rejection::Options => Response::from_status(StatusCode::NO_CONTENT).with_header("allow", ALLOW_PUBLIC),
             Rejection::BadHost(e) => text(StatusCode::BAD_REQUEST, &format!("bad request: {e}\n")),
-            Rejection::MisdirectedHost(host) => {
-                text(StatusCode::MISDIRECTED_REQUEST, &format!("misdirected request: this service does not serve host {host}\n"))
-            }
-            Rejection::BadImageParameter(e) => {
-                problem(StatusCode::BAD_REQUEST, "Invalid image parameter", &e.to_string(), Some(e.param))
-            }
-            Rejection::ImageTooLarge(e) => problem(StatusCode::BAD_REQUEST, "Short URL too long for a QR code", &e, None),
+            Rejection::MisdirectedHost(host) => text(
+                StatusCode::MISDIRECTED_REQUEST,
+                &format!("misdirected request: this service does not serve host {host}\n"),
+            ),
+            Rejection::BadImageParameter(e) => problem(
+                StatusCode::BAD_REQUEST,
+                "Invalid image parameter",
+                &e.to_string(),
+                Some(e.param),
+            ),
+            Rejection::ImageTooLarge(e) => problem(
+                StatusCode::BAD_REQUEST,
+                "Short URL too long for a QR code",
+                &e,
+                None,
+            ),
         }
     }
 }
@@ -80,7 +95,8 @@ pub fn for_decision(decision: &Decision, cache: CacheState) -> Response {
     let response = match (&decision.location, decision.status) {
         (Some(location), status) => redirect(status, location),
         (None, 410) => html(StatusCode::GONE, pages::gone()),
-        (None, 503) => html(StatusCode::SERVICE_UNAVAILABLE, pages::unavailable()).with_header("retry-after", "30"),
+        (None, 503) => html(StatusCode::SERVICE_UNAVAILABLE, pages::unavailable())
+            .with_header("retry-after", "30"),
         (None, _) => html(StatusCode::NOT_FOUND, pages::not_found()),
     };
     with_cache_state(response, cache)
@@ -113,5 +129,9 @@ pub fn problem(status: StatusCode, title: &str, detail: &str, field: Option<&str
 
 /// A method name as it may be echoed: printable ASCII, at most 32 bytes.
 fn printable(method: &str) -> String {
-    method.chars().filter(|c| c.is_ascii_graphic()).take(32).collect()
+    method
+        .chars()
+        .filter(|c| c.is_ascii_graphic())
+        .take(32)
+        .collect()
 }

@@ -41,7 +41,11 @@ pub struct ScanRecord {
 impl ScanRecord {
     /// Writes the event line; `elapsed_us` is the time until the response was sent.
     pub fn write(self, elapsed_us: u64, salt: impl FnOnce() -> Option<Vec<u8>>) {
-        let salt = if self.ip_mode == IpMode::Hash { salt() } else { None };
+        let salt = if self.ip_mode == IpMode::Hash {
+            salt()
+        } else {
+            None
+        };
         let v = &self.visitor;
         let pop = std::env::var("FASTLY_POP").ok();
         let event = ScanEvent {
@@ -65,7 +69,9 @@ impl ScanRecord {
             device: v.device,
             os: v.os,
             bot: v.bot,
-            ip: v.ip.and_then(|ip| ip_for_log(ip, self.ip_mode, salt.as_deref())),
+            ip: v
+                .ip
+                .and_then(|ip| ip_for_log(ip, self.ip_mode, salt.as_deref())),
             ua: v.user_agent.as_deref().map(capped),
             referer: self.referer.as_deref().map(capped),
             lang: v.language.as_deref(),

@@ -45,7 +45,6 @@ impl TagSet {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::TagSet;
@@ -69,7 +68,10 @@ mod tests {
     fn other_tags_and_malformed_values_do_not_match() {
         assert!(!weak(r#""a", W/"b""#));
         assert!(!weak("0b7e9606f207f22ed3b7915d13bffd13"), "unquoted");
-        assert!(!weak(r#"w/"0b7e9606f207f22ed3b7915d13bffd13""#), "W/ is case-sensitive");
+        assert!(
+            !weak(r#"w/"0b7e9606f207f22ed3b7915d13bffd13""#),
+            "W/ is case-sensitive"
+        );
         assert!(!weak(r#""0b7e9606f207f22ed3b7915d13bffd1"#), "unterminated");
         assert!(!weak(""));
     }

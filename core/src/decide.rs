@@ -76,30 +76,64 @@ pub struct Decision {
 /// Applies the decision order to a record.
 pub fn decide(record: &LinkRecord, scan: &ScanFacts<'_>) -> Decision {
     if record.status == LinkStatus::Disabled {
-        return Decision { outcome: Outcome::Disabled, status: 410, location: None, rule: RuleRef::None };
+        return Decision {
+            outcome: Outcome::Disabled,
+            status: 410,
+            location: None,
+            rule: RuleRef::None,
+        };
     }
     if !in_window(record, scan.now) {
         let location = record.expired_url.clone();
         let status = if location.is_some() { 302 } else { 410 };
-        return Decision { outcome: Outcome::Expired, status, location, rule: RuleRef::Expired };
+        return Decision {
+            outcome: Outcome::Expired,
+            status,
+            location,
+            rule: RuleRef::Expired,
+        };
     }
     let (url, rule) = choose(record, scan);
-    let location = if record.forward_query { merge_query(url, scan.query) } else { url.to_owned() };
-    Decision { outcome: Outcome::Redirect, status: record.code, location: Some(location), rule }
+    let location = if record.forward_query {
+        merge_query(url, scan.query)
+    } else {
+        url.to_owned()
+    };
+    Decision {
+        outcome: Outcome::Redirect,
+        status: record.code,
+        location: Some(location),
+        rule,
+    }
 }
 
 /// The answer for a slug no source knows: 302 to `not_found_url`, else a 404 page.
 pub fn not_found(not_found_url: Option<&str>) -> Decision {
     let status = if not_found_url.is_some() { 302 } else { 404 };
-    Decision { outcome: Outcome::NotFound, status, location: not_found_url.map(str::to_owned), rule: RuleRef::None }
+    Decision {
+        outcome: Outcome::NotFound,
+        status,
+        location: not_found_url.map(str::to_owned),
+        rule: RuleRef::None,
+    }
 }
 
 /// The answer when no source answered and nothing usable is cached: 302 to
 /// `fallback_url`, else 503.
 pub fn unavailable(fallback_url: Option<&str>) -> Decision {
     match fallback_url {
-        Some(url) => Decision { outcome: Outcome::Fallback, status: 302, location: Some(url.to_owned()), rule: RuleRef::None },
-        None => Decision { outcome: Outcome::Unavailable, status: 503, location: None, rule: RuleRef::None },
+        Some(url) => Decision {
+            outcome: Outcome::Fallback,
+            status: 302,
+            location: Some(url.to_owned()),
+            rule: RuleRef::None,
+        },
+        None => Decision {
+            outcome: Outcome::Unavailable,
+            status: 503,
+            location: None,
+            rule: RuleRef::None,
+        },
     }
 }
 
@@ -113,7 +147,9 @@ pub fn in_window(record: &LinkRecord, now: i64) -> bool {
 /// Merges the scan's query string into the destination's; scan parameters
 /// win on a name clash. Without scan parameters the destination is unchanged.
 pub fn merge_query(destination: &str, scan_query: &str) -> String {
-    let scan: Vec<(String, String)> = url::form_urlencoded::parse(scan_query.as_bytes()).into_owned().collect();
+    let scan: Vec<(String, String)> = url::form_urlencoded::parse(scan_query.as_bytes())
+        .into_owned()
+        .collect();
     if scan.is_empty() {
         return destination.to_owned();
     }
@@ -125,7 +161,10 @@ pub fn merge_query(destination: &str, scan_query: &str) -> String {
         .into_owned()
         .filter(|(name, _)| !scan.iter().any(|(n, _)| n == name))
         .collect();
-    url.query_pairs_mut().clear().extend_pairs(kept).extend_pairs(scan);
+    url.query_pairs_mut()
+        .clear()
+        .extend_pairs(kept)
+        .extend_pairs(scan);
     url.into()
 }
 
@@ -138,50 +177,108 @@ mod tests {
     const NOW: i64 = 1_772_323_200_000; // 2026-03-01T00:00:00Z
 
     fn decide_json(json: &str, query: &str) -> Decision {
-        let policy = DestinationPolicy { short_domain: "go.example.com", allowed_hosts: None };
+        let policy = DestinationPolicy {
+            short_domain: "go.example.com",
+            allowed_hosts: None,
+        };
         let record = parse_record(json.as_bytes(), Strictness::Reader, &policy).unwrap();
         let visitor = Visitor::classify(None, None, None, false, Geo::default(), None);
-        decide(&record, &ScanFacts { slug: "s", now: NOW, query, visitor: &visitor })
+        decide(
+            &record,
+            &ScanFacts {
+                slug: "s",
+                now: NOW,
+                query,
+                visitor: &visitor,
+            },
+        )
     }
 
     #[test]
     fn default_destination_with_the_records_code() {
         let d = decide_json(r#"{"url":"https://example.com/x","code":307}"#, "");
-        assert_eq!(d, Decision { outcome: Outcome::Redirect, status: 307, location: Some("https://example.com/x".into()), rule: RuleRef::Default });
+        assert_eq!(
+            d,
+            Decision {
+                outcome: Outcome::Redirect,
+                status: 307,
+                location: Some("https://example.com/x".into()),
+                rule: RuleRef::Default
+            }
+        );
     }
 
     #[test]
     fn disabled_wins_over_everything() {
-        let d = decide_json(r#"{"url":"https://example.com/x","status":"disabled","valid_until":"2020-01-01T00:00:00Z"}"#, "");
-        assert_eq!((d.outcome, d.status, d.location, d.rule), (Outcome::Disabled, 410, None, RuleRef::None));
+        let d = decide_json(
+            r#"{"url":"https://example.com/x","status":"disabled","valid_until":"2020-01-01T00:00:00Z"}"#,
+            "",
+        );
+        assert_eq!(
+            (d.outcome, d.status, d.location, d.rule),
+            (Outcome::Disabled, 410, None, RuleRef::None)
+        );
     }
 
     #[test]
     fn outside_the_window_is_expired() {
-        let before = decide_json(r#"{"url":"https://example.com/x","valid_from":"2026-03-01T00:00:00.001Z","expired_url":"https://example.com/ended"}"#, "a=1");
-        assert_eq!((before.outcome, before.status, before.location.as_deref()), (Outcome::Expired, 302, Some("https://example.com/ended")));
-        let after = decide_json(r#"{"url":"https://example.com/x","valid_until":"2026-03-01T00:00:00Z"}"#, "");
-        assert_eq!((after.outcome, after.status, after.location, after.rule), (Outcome::Expired, 410, None, RuleRef::Expired));
-        let inside = decide_json(r#"{"url":"https://example.com/x","valid_from":"2026-03-01T00:00:00Z","valid_until":"2026-03-01T00:00:00.001Z"}"#, "");
+        let before = decide_json(
+            r#"{"url":"https://example.com/x","valid_from":"2026-03-01T00:00:00.001Z","expired_url":"https://example.com/ended"}"#,
+            "a=1",
+        );
+        assert_eq!(
+            (before.outcome, before.status, before.location.as_deref()),
+            (Outcome::Expired, 302, Some("https://example.com/ended"))
+        );
+        let after = decide_json(
+            r#"{"url":"https://example.com/x","valid_until":"2026-03-01T00:00:00Z"}"#,
+            "",
+        );
+        assert_eq!(
+            (after.outcome, after.status, after.location, after.rule),
+            (Outcome::Expired, 410, None, RuleRef::Expired)
+        );
+        let inside = decide_json(
+            r#"{"url":"https://example.com/x","valid_from":"2026-03-01T00:00:00Z","valid_until":"2026-03-01T00:00:00.001Z"}"#,
+            "",
+        );
         assert_eq!(inside.outcome, Outcome::Redirect);
     }
 
     #[test]
     fn query_is_merged_and_scan_wins() {
-        assert_eq!(merge_query("https://example.com/p?a=1&b=2#frag", "b=3&c=4"), "https://example.com/p?a=1&b=3&c=4#frag");
-        assert_eq!(merge_query("https://example.com/p?a=%20", ""), "https://example.com/p?a=%20");
-        let d = decide_json(r#"{"url":"https://example.com/x?k=v","forward_query":false}"#, "utm=1");
+        assert_eq!(
+            merge_query("https://example.com/p?a=1&b=2#frag", "b=3&c=4"),
+            "https://example.com/p?a=1&b=3&c=4#frag"
+        );
+        assert_eq!(
+            merge_query("https://example.com/p?a=%20", ""),
+            "https://example.com/p?a=%20"
+        );
+        let d = decide_json(
+            r#"{"url":"https://example.com/x?k=v","forward_query":false}"#,
+            "utm=1",
+        );
         assert_eq!(d.location.as_deref(), Some("https://example.com/x?k=v"));
         let d = decide_json(r#"{"url":"https://example.com/x?k=v"}"#, "utm=1");
-        assert_eq!(d.location.as_deref(), Some("https://example.com/x?k=v&utm=1"));
+        assert_eq!(
+            d.location.as_deref(),
+            Some("https://example.com/x?k=v&utm=1")
+        );
     }
 
     #[test]
     fn rule_refs_print_as_the_log_names_them() {
-        let names: Vec<String> = [RuleRef::Default, RuleRef::Rule(2), RuleRef::Split(0), RuleRef::Expired, RuleRef::None]
-            .iter()
-            .map(ToString::to_string)
-            .collect();
+        let names: Vec<String> = [
+            RuleRef::Default,
+            RuleRef::Rule(2),
+            RuleRef::Split(0),
+            RuleRef::Expired,
+            RuleRef::None,
+        ]
+        .iter()
+        .map(ToString::to_string)
+        .collect();
         assert_eq!(names, ["default", "rule:2", "split:0", "expired", "none"]);
     }
 }

@@ -73,12 +73,20 @@ pub struct Windows {
 impl Windows {
     /// Windows of a found record.
     pub fn for_record(ttl: u32, stale_while_revalidate: u32, stale_if_error: u32) -> Windows {
-        Windows { ttl, stale_while_revalidate, stale_if_error }
+        Windows {
+            ttl,
+            stale_while_revalidate,
+            stale_if_error,
+        }
     }
 
     /// Windows of a "not found": fresh for `negative_ttl`, never stale.
     pub fn for_not_found(negative_ttl: u32) -> Windows {
-        Windows { ttl: negative_ttl, stale_while_revalidate: 0, stale_if_error: 0 }
+        Windows {
+            ttl: negative_ttl,
+            stale_while_revalidate: 0,
+            stale_if_error: 0,
+        }
     }
 
     /// Seconds after its TTL that the entry must stay in the cache.
@@ -127,8 +135,14 @@ mod tests {
 
     #[test]
     fn header_and_log_names() {
-        assert_eq!(CacheState::StaleIfError.header_value(), Some("STALE-IF-ERROR"));
-        assert_eq!(serde_json::to_string(&CacheState::StaleIfError).unwrap(), "\"stale_if_error\"");
+        assert_eq!(
+            CacheState::StaleIfError.header_value(),
+            Some("STALE-IF-ERROR")
+        );
+        assert_eq!(
+            serde_json::to_string(&CacheState::StaleIfError).unwrap(),
+            "\"stale_if_error\""
+        );
         assert_eq!(serde_json::to_string(&Source::Kv).unwrap(), "\"kv\"");
     }
 }

@@ -28,12 +28,18 @@ pub fn not_found() -> String {
 
 /// Disabled link, or expired without `expired_url`.
 pub fn gone() -> String {
-    page("Link no longer available", "<p>This short link has been retired.</p>")
+    page(
+        "Link no longer available",
+        "<p>This short link has been retired.</p>",
+    )
 }
 
 /// Nothing resolvable and no `fallback_url`.
 pub fn unavailable() -> String {
-    page("Temporarily unavailable", "<p>Please scan again in a moment.</p>")
+    page(
+        "Temporarily unavailable",
+        "<p>Please scan again in a moment.</p>",
+    )
 }
 
 /// `/{slug}+`: where the link goes, without going there.
@@ -72,7 +78,10 @@ mod tests {
 
     #[test]
     fn preview_escapes_the_destination() {
-        let html = preview("https://go.example.com/x", Some("https://example.com/?a=<script>&b=\"1\""));
+        let html = preview(
+            "https://go.example.com/x",
+            Some("https://example.com/?a=<script>&b=\"1\""),
+        );
         assert!(html.contains("https://example.com/?a=&lt;script&gt;&amp;b=&quot;1&quot;"));
         assert!(!html.contains("<script>"));
     }

@@ -96,7 +96,10 @@ pub fn route(raw_path: &str) -> Route {
         (name, View::Redirect)
     };
     if is_valid_slug(slug) {
-        Route::Link { slug: slug.to_owned(), view }
+        Route::Link {
+            slug: slug.to_owned(),
+            view,
+        }
     } else {
         Route::NotFound
     }
@@ -107,7 +110,9 @@ pub fn is_valid_slug(slug: &str) -> bool {
     let bytes = slug.as_bytes();
     !bytes.is_empty()
         && bytes.len() <= MAX_SLUG_LEN
-        && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
         && bytes.first() != Some(&b'-')
         && bytes.last() != Some(&b'-')
 }
@@ -133,9 +138,16 @@ impl std::fmt::Display for HostError {
 /// Lower-cases a `Host` header and strips its port. Only DNS-shaped names
 /// (and IPv4 literals) pass: the result becomes part of a store key.
 pub fn normalize_host(raw: Option<&str>) -> Result<String, HostError> {
-    let raw = raw.map(str::trim).filter(|h| !h.is_empty()).ok_or(HostError::Missing)?;
+    let raw = raw
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .ok_or(HostError::Missing)?;
     let name = match raw.rsplit_once(':') {
-        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) && port.parse::<u16>().is_ok() => name,
+        Some((name, port))
+            if port.bytes().all(|b| b.is_ascii_digit()) && port.parse::<u16>().is_ok() =>
+        {
+            name
+        }
         Some((_, _)) => return Err(HostError::Malformed),
         None => raw,
     };
@@ -157,7 +169,8 @@ pub fn is_dns_name(name: &str) -> bool {
             let b = label.as_bytes();
             !b.is_empty()
                 && b.len() <= 63
-                && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+                && b.iter()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
                 && b[0] != b'-'
                 && b[b.len() - 1] != b'-'
         })
@@ -168,7 +181,10 @@ mod tests {
     use super::*;
 
     fn link(slug: &str, view: View) -> Route {
-        Route::Link { slug: slug.into(), view }
+        Route::Link {
+            slug: slug.into(),
+            view,
+        }
     }
 
     #[test]
@@ -178,7 +194,10 @@ mod tests {
         assert_eq!(route("/Spring26.SVG"), link("spring26", View::Svg));
         assert_eq!(route("/spring26.png"), link("spring26", View::Png));
         assert_eq!(route("/spring26+"), link("spring26", View::Preview));
-        assert_eq!(route(&format!("/{}", "a".repeat(64))), link(&"a".repeat(64), View::Redirect));
+        assert_eq!(
+            route(&format!("/{}", "a".repeat(64))),
+            link(&"a".repeat(64), View::Redirect)
+        );
     }
 
     #[test]
@@ -193,8 +212,24 @@ mod tests {
     #[test]
     fn everything_else_is_not_found() {
         for bad in [
-            "", "//", "/-a", "/a-", "/a_b", "/a%41", "/a/b", "/a//", "/a b", "/ä", "/a.jpg",
-            "/a++", "/.svg", "/+", "/_api", "/_api/v2/x", "/a\r\nx", "/a\0",
+            "",
+            "//",
+            "/-a",
+            "/a-",
+            "/a_b",
+            "/a%41",
+            "/a/b",
+            "/a//",
+            "/a b",
+            "/ä",
+            "/a.jpg",
+            "/a++",
+            "/.svg",
+            "/+",
+            "/_api",
+            "/_api/v2/x",
+            "/a\r\nx",
+            "/a\0",
         ] {
             assert_eq!(route(bad), Route::NotFound, "{bad:?}");
         }
@@ -204,8 +239,14 @@ mod tests {
 
     #[test]
     fn hosts_are_lower_cased_without_port() {
-        assert_eq!(normalize_host(Some("Go.Example.COM:443")).unwrap(), "go.example.com");
-        assert_eq!(normalize_host(Some("go.example.com.")).unwrap(), "go.example.com");
+        assert_eq!(
+            normalize_host(Some("Go.Example.COM:443")).unwrap(),
+            "go.example.com"
+        );
+        assert_eq!(
+            normalize_host(Some("go.example.com.")).unwrap(),
+            "go.example.com"
+        );
         assert_eq!(normalize_host(Some("127.0.0.1:7676")).unwrap(), "127.0.0.1");
     }
 
@@ -213,8 +254,24 @@ mod tests {
     fn hostile_hosts_are_refused() {
         assert_eq!(normalize_host(None), Err(HostError::Missing));
         assert_eq!(normalize_host(Some("  ")), Err(HostError::Missing));
-        for bad in ["a/b", "a..b", "-a.com", "a.com:", "a.com:x", "a.com:99999", "[::1]:80", "exämple.com", "a b", "a\r\nb", "xn--zz.com"] {
-            assert_eq!(normalize_host(Some(bad)), Err(HostError::Malformed), "{bad:?}");
+        for bad in [
+            "a/b",
+            "a..b",
+            "-a.com",
+            "a.com:",
+            "a.com:x",
+            "a.com:99999",
+            "[::1]:80",
+            "exämple.com",
+            "a b",
+            "a\r\nb",
+            "xn--zz.com",
+        ] {
+            assert_eq!(
+                normalize_host(Some(bad)),
+                Err(HostError::Malformed),
+                "{bad:?}"
+            );
         }
         assert!(normalize_host(Some(&"a".repeat(254))).is_err());
     }

@@ -78,7 +78,10 @@ mod tests {
 
     #[test]
     fn truncate_keeps_the_network_only() {
-        assert_eq!(ip_for_log(ip("203.0.113.77"), IpMode::Truncate, None).unwrap(), "203.0.113.0");
+        assert_eq!(
+            ip_for_log(ip("203.0.113.77"), IpMode::Truncate, None).unwrap(),
+            "203.0.113.0"
+        );
         assert_eq!(
             ip_for_log(ip("2001:db8:aaaa:bbbb::1"), IpMode::Truncate, None).unwrap(),
             "2001:db8:aaaa::"
@@ -88,8 +91,14 @@ mod tests {
     #[test]
     fn hash_is_keyed_and_stable() {
         let a = ip_for_log(ip("203.0.113.77"), IpMode::Hash, Some(b"k1")).unwrap();
-        assert_eq!(a, ip_for_log(ip("203.0.113.77"), IpMode::Hash, Some(b"k1")).unwrap());
-        assert_ne!(a, ip_for_log(ip("203.0.113.77"), IpMode::Hash, Some(b"k2")).unwrap());
+        assert_eq!(
+            a,
+            ip_for_log(ip("203.0.113.77"), IpMode::Hash, Some(b"k1")).unwrap()
+        );
+        assert_ne!(
+            a,
+            ip_for_log(ip("203.0.113.77"), IpMode::Hash, Some(b"k2")).unwrap()
+        );
         assert_eq!(a.len(), 32);
         assert!(!a.contains("203"));
     }
@@ -101,7 +110,10 @@ mod tests {
 
     #[test]
     fn full_and_none() {
-        assert_eq!(ip_for_log(ip("203.0.113.77"), IpMode::Full, None).unwrap(), "203.0.113.77");
+        assert_eq!(
+            ip_for_log(ip("203.0.113.77"), IpMode::Full, None).unwrap(),
+            "203.0.113.77"
+        );
         assert_eq!(ip_for_log(ip("203.0.113.77"), IpMode::None, None), None);
     }
 }

@@ -27,7 +27,9 @@ pub const ALLOWED_CODES: [u16; 5] = [301, 302, 303, 307, 308];
 /// Continent codes as Fastly's geolocation names them.
 pub const CONTINENTS: [&str; 7] = ["AF", "AN", "AS", "EU", "NA", "OC", "SA"];
 /// OS names of rule conditions and scan events.
-pub const OS_NAMES: [&str; 7] = ["ios", "android", "windows", "macos", "linux", "chromeos", "other"];
+pub const OS_NAMES: [&str; 7] = [
+    "ios", "android", "windows", "macos", "linux", "chromeos", "other",
+];
 /// Device classes of rule conditions.
 pub const DEVICE_NAMES: [&str; 4] = ["mobile", "tablet", "desktop", "bot"];
 
@@ -174,7 +176,10 @@ pub struct RecordError {
 
 impl RecordError {
     fn new(field: impl Into<String>, problem: impl Into<String>) -> Self {
-        RecordError { field: field.into(), problem: problem.into() }
+        RecordError {
+            field: field.into(),
+            problem: problem.into(),
+        }
     }
 }
 
@@ -226,7 +231,8 @@ fn deserialize_record(body: &[u8], strictness: Strictness) -> Result<LinkRecord,
         let parent = if path == "." { String::new() } else { path };
         type_error(parent, e.to_string())
     })?;
-    json.end().map_err(|e| RecordError::new("", e.to_string()))?;
+    json.end()
+        .map_err(|e| RecordError::new("", e.to_string()))?;
     if strictness == Strictness::Admin {
         if let Some(field) = ignored.into_iter().next() {
             return Err(RecordError::new(field, "unknown field"));
@@ -238,7 +244,10 @@ fn deserialize_record(body: &[u8], strictness: Strictness) -> Result<LinkRecord,
 /// A deserialisation error as a [`RecordError`]. serde reports a missing
 /// field at its parent (`""`, `rules[0]`); name the field itself.
 fn type_error(parent: String, message: String) -> RecordError {
-    let missing = message.strip_prefix("missing field `").and_then(|rest| rest.split_once('`')).map(|(name, _)| name);
+    let missing = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(name, _)| name);
     match missing {
         Some(name) if parent.is_empty() => RecordError::new(name, "is required"),
         Some(name) => RecordError::new(format!("{parent}.{name}"), "is required"),
@@ -257,7 +266,9 @@ fn field_path(path: &serde_ignored::Path<'_>) -> String {
             p if p.is_empty() => key.clone(),
             p => format!("{p}.{key}"),
         },
-        Path::Some { parent } | Path::NewtypeStruct { parent } | Path::NewtypeVariant { parent } => field_path(parent),
+        Path::Some { parent }
+        | Path::NewtypeStruct { parent }
+        | Path::NewtypeVariant { parent } => field_path(parent),
     }
 }
 
@@ -287,7 +298,10 @@ impl LinkRecord {
     ) -> Result<(), RecordError> {
         validate_destination("url", &self.url, policy)?;
         if !ALLOWED_CODES.contains(&self.code) {
-            return Err(RecordError::new("code", "must be one of 301, 302, 303, 307, 308"));
+            return Err(RecordError::new(
+                "code",
+                "must be one of 301, 302, 303, 307, 308",
+            ));
         }
         let from = optional_time("valid_from", self.valid_from.as_deref())?;
         let until = optional_time("valid_until", self.valid_until.as_deref())?;
@@ -302,17 +316,24 @@ impl LinkRecord {
         bounded_len("rules", self.rules.len())?;
         for (i, rule) in self.rules.iter().enumerate() {
             validate_destination(&format!("rules[{i}].url"), &rule.url, policy)?;
-            rule.when.validate(&format!("rules[{i}].when"), strictness)?;
+            rule.when
+                .validate(&format!("rules[{i}].when"), strictness)?;
         }
         bounded_len("split", self.split.len())?;
         for (i, entry) in self.split.iter().enumerate() {
             validate_destination(&format!("split[{i}].url"), &entry.url, policy)?;
             if entry.weight > MAX_WEIGHT {
-                return Err(RecordError::new(format!("split[{i}].weight"), "must be at most 1000000"));
+                return Err(RecordError::new(
+                    format!("split[{i}].weight"),
+                    "must be at most 1000000",
+                ));
             }
         }
         if !self.split.is_empty() && self.split.iter().all(|e| e.weight == 0) {
-            return Err(RecordError::new("split", "at least one weight must be above 0"));
+            return Err(RecordError::new(
+                "split",
+                "at least one weight must be above 0",
+            ));
         }
         bounded_len("tags", self.tags.len())?;
         Ok(())
@@ -323,27 +344,72 @@ impl When {
     fn validate(&self, at: &str, strictness: Strictness) -> Result<(), RecordError> {
         if let Some(name) = self.unknown.keys().next() {
             if strictness == Strictness::Admin {
-                return Err(RecordError::new(format!("{at}.{name}"), "unknown condition"));
+                return Err(RecordError::new(
+                    format!("{at}.{name}"),
+                    "unknown condition",
+                ));
             }
         }
-        list(at, "country", &self.country, |v| v.len() == 2 && v.bytes().all(|b| b.is_ascii_alphabetic()), "an ISO 3166-1 alpha-2 code such as DE")?;
-        list(at, "continent", &self.continent, |v| CONTINENTS.iter().any(|c| c.eq_ignore_ascii_case(v)), "one of AF AN AS EU NA OC SA")?;
-        list(at, "region", &self.region, is_region_code, "a CC-RR subdivision code such as US-CA")?;
-        list(at, "os", &self.os, |v| OS_NAMES.iter().any(|o| o.eq_ignore_ascii_case(v)), "one of ios android windows macos linux chromeos other")?;
-        list(at, "device", &self.device, |v| DEVICE_NAMES.contains(&v), "one of mobile tablet desktop bot")?;
-        list(at, "language", &self.language, is_primary_subtag, "a primary language subtag such as fr")?;
+        list(
+            at,
+            "country",
+            &self.country,
+            |v| v.len() == 2 && v.bytes().all(|b| b.is_ascii_alphabetic()),
+            "an ISO 3166-1 alpha-2 code such as DE",
+        )?;
+        list(
+            at,
+            "continent",
+            &self.continent,
+            |v| CONTINENTS.iter().any(|c| c.eq_ignore_ascii_case(v)),
+            "one of AF AN AS EU NA OC SA",
+        )?;
+        list(
+            at,
+            "region",
+            &self.region,
+            is_region_code,
+            "a CC-RR subdivision code such as US-CA",
+        )?;
+        list(
+            at,
+            "os",
+            &self.os,
+            |v| OS_NAMES.iter().any(|o| o.eq_ignore_ascii_case(v)),
+            "one of ios android windows macos linux chromeos other",
+        )?;
+        list(
+            at,
+            "device",
+            &self.device,
+            |v| DEVICE_NAMES.contains(&v),
+            "one of mobile tablet desktop bot",
+        )?;
+        list(
+            at,
+            "language",
+            &self.language,
+            is_primary_subtag,
+            "a primary language subtag such as fr",
+        )?;
         let after = optional_time(&format!("{at}.after"), self.after.as_deref())?;
         let before = optional_time(&format!("{at}.before"), self.before.as_deref())?;
         if let (Some(after), Some(before)) = (after, before) {
             // Such a rule could never hold: almost certainly the two were swapped.
             if after >= before {
-                return Err(RecordError::new(format!("{at}.before"), "must be later than after"));
+                return Err(RecordError::new(
+                    format!("{at}.before"),
+                    "must be later than after",
+                ));
             }
         }
         if let Some(query) = &self.query {
             bounded_len(&format!("{at}.query"), query.len())?;
             if query.keys().any(String::is_empty) {
-                return Err(RecordError::new(format!("{at}.query"), "parameter names must not be empty"));
+                return Err(RecordError::new(
+                    format!("{at}.query"),
+                    "parameter names must not be empty",
+                ));
             }
         }
         Ok(())
@@ -365,7 +431,10 @@ fn list(
     bounded_len(&field, values.len())?;
     for (i, value) in values.iter().enumerate() {
         if !valid(value) {
-            return Err(RecordError::new(format!("{field}[{i}]"), format!("must be {expected}")));
+            return Err(RecordError::new(
+                format!("{field}[{i}]"),
+                format!("must be {expected}"),
+            ));
         }
     }
     Ok(())
@@ -381,15 +450,20 @@ fn bounded_len(field: &str, len: usize) -> Result<(), RecordError> {
 fn optional_time(field: &str, value: Option<&str>) -> Result<Option<i64>, RecordError> {
     match value {
         None => Ok(None),
-        Some(text) => parse_rfc3339(text)
-            .map(Some)
-            .ok_or_else(|| RecordError::new(field, "must be an RFC 3339 timestamp such as 2026-03-01T00:00:00Z")),
+        Some(text) => parse_rfc3339(text).map(Some).ok_or_else(|| {
+            RecordError::new(
+                field,
+                "must be an RFC 3339 timestamp such as 2026-03-01T00:00:00Z",
+            )
+        }),
     }
 }
 
 /// `CC-RR`: two letters, a dash, one to three letters or digits.
 pub fn is_region_code(value: &str) -> bool {
-    let Some((country, sub)) = value.split_once('-') else { return false };
+    let Some((country, sub)) = value.split_once('-') else {
+        return false;
+    };
     country.len() == 2
         && country.bytes().all(|b| b.is_ascii_alphabetic())
         && (1..=3).contains(&sub.len())
@@ -438,8 +512,10 @@ pub fn validate_destination(
 mod tests {
     use super::*;
 
-    const ANY: DestinationPolicy<'static> =
-        DestinationPolicy { short_domain: "go.example.com", allowed_hosts: None };
+    const ANY: DestinationPolicy<'static> = DestinationPolicy {
+        short_domain: "go.example.com",
+        allowed_hosts: None,
+    };
 
     fn admin(body: &str) -> Result<LinkRecord, RecordError> {
         parse_record(body.as_bytes(), Strictness::Admin, &ANY)
@@ -500,14 +576,31 @@ mod tests {
 
     #[test]
     fn type_errors_name_the_field() {
-        assert_eq!(field_of(admin(r#"{"url":"https://example.com/","code":"x"}"#)), "code");
         assert_eq!(
-            field_of(admin(r#"{"url":"https://example.com/","split":[{"url":"https://example.com/a","weight":-1}]}"#)),
+            field_of(admin(r#"{"url":"https://example.com/","code":"x"}"#)),
+            "code"
+        );
+        assert_eq!(
+            field_of(admin(
+                r#"{"url":"https://example.com/","split":[{"url":"https://example.com/a","weight":-1}]}"#
+            )),
             "split[0].weight"
         );
-        assert_eq!(field_of(admin(r#"{"url":"https://example.com/","status":"paused"}"#)), "status");
-        assert_eq!(field_of(admin(r#"{"status":"active"}"#)), "url", "a missing field is named itself");
-        assert_eq!(field_of(reader(r#"{"url":"https://example.com/","split":[{"url":"https://example.com/a"}]}"#)), "split[0].weight");
+        assert_eq!(
+            field_of(admin(r#"{"url":"https://example.com/","status":"paused"}"#)),
+            "status"
+        );
+        assert_eq!(
+            field_of(admin(r#"{"status":"active"}"#)),
+            "url",
+            "a missing field is named itself"
+        );
+        assert_eq!(
+            field_of(reader(
+                r#"{"url":"https://example.com/","split":[{"url":"https://example.com/a"}]}"#
+            )),
+            "split[0].weight"
+        );
         assert!(admin(r#"{"url":"https://example.com/"} trailing"#).is_err());
         assert!(admin("not json").is_err());
     }
@@ -529,49 +622,85 @@ mod tests {
             assert_eq!(field_of(admin(&body)), "url", "{bad}");
         }
         let long = format!("https://example.com/{}", "a".repeat(2048));
-        assert_eq!(field_of(admin(&serde_json::json!({ "url": long }).to_string())), "url");
+        assert_eq!(
+            field_of(admin(&serde_json::json!({ "url": long }).to_string())),
+            "url"
+        );
     }
 
     #[test]
     fn the_allow_list_guards_every_destination() {
-        let patterns = [HostPattern::parse("example.com").unwrap(), HostPattern::parse("*.shop.example").unwrap()];
-        let policy = DestinationPolicy { short_domain: "go.example.com", allowed_hosts: Some(&patterns) };
+        let patterns = [
+            HostPattern::parse("example.com").unwrap(),
+            HostPattern::parse("*.shop.example").unwrap(),
+        ];
+        let policy = DestinationPolicy {
+            short_domain: "go.example.com",
+            allowed_hosts: Some(&patterns),
+        };
         let check = |body: &str| parse_record(body.as_bytes(), Strictness::Reader, &policy);
         assert!(check(r#"{"url":"https://example.com/x"}"#).is_ok());
         assert!(check(r#"{"url":"https://eu.shop.example/x"}"#).is_ok());
-        assert_eq!(field_of(check(r#"{"url":"https://shop.example/x"}"#)), "url");
+        assert_eq!(
+            field_of(check(r#"{"url":"https://shop.example/x"}"#)),
+            "url"
+        );
         assert_eq!(field_of(check(r#"{"url":"https://evil.test/x"}"#)), "url");
         assert_eq!(
-            field_of(check(r#"{"url":"https://example.com/","rules":[{"url":"https://evil.test/"}]}"#)),
+            field_of(check(
+                r#"{"url":"https://example.com/","rules":[{"url":"https://evil.test/"}]}"#
+            )),
             "rules[0].url"
         );
         assert_eq!(
-            field_of(check(r#"{"url":"https://example.com/","expired_url":"https://evil.test/"}"#)),
+            field_of(check(
+                r#"{"url":"https://example.com/","expired_url":"https://evil.test/"}"#
+            )),
             "expired_url"
         );
         assert_eq!(
-            field_of(check(r#"{"url":"https://example.com/","split":[{"url":"https://evil.test/","weight":1}]}"#)),
+            field_of(check(
+                r#"{"url":"https://example.com/","split":[{"url":"https://evil.test/","weight":1}]}"#
+            )),
             "split[0].url"
         );
     }
 
     #[test]
     fn codes_windows_and_weights_are_checked() {
-        assert_eq!(field_of(admin(r#"{"url":"https://example.com/","code":200}"#)), "code");
-        assert_eq!(field_of(admin(r#"{"url":"https://example.com/","valid_from":"soon"}"#)), "valid_from");
         assert_eq!(
-            field_of(admin(r#"{"url":"https://example.com/","valid_from":"2026-06-01T00:00:00Z","valid_until":"2026-03-01T00:00:00Z"}"#)),
+            field_of(admin(r#"{"url":"https://example.com/","code":200}"#)),
+            "code"
+        );
+        assert_eq!(
+            field_of(admin(
+                r#"{"url":"https://example.com/","valid_from":"soon"}"#
+            )),
+            "valid_from"
+        );
+        assert_eq!(
+            field_of(admin(
+                r#"{"url":"https://example.com/","valid_from":"2026-06-01T00:00:00Z","valid_until":"2026-03-01T00:00:00Z"}"#
+            )),
             "valid_until"
         );
         assert_eq!(
-            field_of(admin(r#"{"url":"https://example.com/","split":[{"url":"https://example.com/a","weight":0}]}"#)),
+            field_of(admin(
+                r#"{"url":"https://example.com/","split":[{"url":"https://example.com/a","weight":0}]}"#
+            )),
             "split"
         );
         let zeros = r#"{"url":"https://example.com/","split":[{"url":"https://example.com/a","weight":0},{"url":"https://example.com/b","weight":0}]}"#;
         assert_eq!(field_of(admin(zeros)), "split");
-        assert_eq!(field_of(reader(zeros)), "split", "readers refuse a split that cannot choose");
         assert_eq!(
-            field_of(admin(r#"{"url":"https://example.com/","split":[{"url":"https://example.com/a","weight":1},{"url":"https://example.com/b","weight":1000001}]}"#)),
+            field_of(reader(zeros)),
+            "split",
+            "readers refuse a split that cannot choose"
+        );
+        assert_eq!(
+            field_of(admin(
+                r#"{"url":"https://example.com/","split":[{"url":"https://example.com/a","weight":1},{"url":"https://example.com/b","weight":1000001}]}"#
+            )),
             "split[1].weight"
         );
         assert!(admin(r#"{"url":"https://example.com/","split":[{"url":"https://example.com/a","weight":0},{"url":"https://example.com/b","weight":1}]}"#).is_ok());
@@ -579,26 +708,77 @@ mod tests {
 
     #[test]
     fn conditions_are_checked_and_named() {
-        let rule = |when: &str| format!(r#"{{"url":"https://example.com/","rules":[{{"when":{when},"url":"https://example.com/r"}}]}}"#);
-        assert_eq!(field_of(admin(&rule(r#"{"country":["DEU"]}"#))), "rules[0].when.country[0]");
-        assert_eq!(field_of(admin(&rule(r#"{"country":[]}"#))), "rules[0].when.country");
-        assert_eq!(field_of(admin(&rule(r#"{"continent":["XX"]}"#))), "rules[0].when.continent[0]");
-        assert_eq!(field_of(admin(&rule(r#"{"region":["California"]}"#))), "rules[0].when.region[0]");
-        assert_eq!(field_of(admin(&rule(r#"{"os":["beos"]}"#))), "rules[0].when.os[0]");
-        assert_eq!(field_of(admin(&rule(r#"{"device":["phone"]}"#))), "rules[0].when.device[0]");
-        assert_eq!(field_of(admin(&rule(r#"{"language":["fr-FR"]}"#))), "rules[0].when.language[0]");
-        assert_eq!(field_of(admin(&rule(r#"{"language":["x"]}"#))), "rules[0].when.language[0]");
-        assert_eq!(field_of(admin(&rule(r#"{"after":"later"}"#))), "rules[0].when.after");
+        let rule = |when: &str| {
+            format!(
+                r#"{{"url":"https://example.com/","rules":[{{"when":{when},"url":"https://example.com/r"}}]}}"#
+            )
+        };
         assert_eq!(
-            field_of(admin(&rule(r#"{"after":"2026-06-01T00:00:00Z","before":"2026-03-01T00:00:00Z"}"#))),
+            field_of(admin(&rule(r#"{"country":["DEU"]}"#))),
+            "rules[0].when.country[0]"
+        );
+        assert_eq!(
+            field_of(admin(&rule(r#"{"country":[]}"#))),
+            "rules[0].when.country"
+        );
+        assert_eq!(
+            field_of(admin(&rule(r#"{"continent":["XX"]}"#))),
+            "rules[0].when.continent[0]"
+        );
+        assert_eq!(
+            field_of(admin(&rule(r#"{"region":["California"]}"#))),
+            "rules[0].when.region[0]"
+        );
+        assert_eq!(
+            field_of(admin(&rule(r#"{"os":["beos"]}"#))),
+            "rules[0].when.os[0]"
+        );
+        assert_eq!(
+            field_of(admin(&rule(r#"{"device":["phone"]}"#))),
+            "rules[0].when.device[0]"
+        );
+        assert_eq!(
+            field_of(admin(&rule(r#"{"language":["fr-FR"]}"#))),
+            "rules[0].when.language[0]"
+        );
+        assert_eq!(
+            field_of(admin(&rule(r#"{"language":["x"]}"#))),
+            "rules[0].when.language[0]"
+        );
+        assert_eq!(
+            field_of(admin(&rule(r#"{"after":"later"}"#))),
+            "rules[0].when.after"
+        );
+        assert_eq!(
+            field_of(admin(&rule(
+                r#"{"after":"2026-06-01T00:00:00Z","before":"2026-03-01T00:00:00Z"}"#
+            ))),
             "rules[0].when.before"
         );
-        assert_eq!(field_of(admin(&rule(r#"{"region":["US_CA"]}"#))), "rules[0].when.region[0]");
-        assert_eq!(field_of(admin(&rule(r#"{"region":["USA-CA"]}"#))), "rules[0].when.region[0]");
-        assert_eq!(field_of(admin(&rule(r#"{"region":["US-"]}"#))), "rules[0].when.region[0]");
-        assert_eq!(field_of(admin(&rule(r#"{"country":["D1"]}"#))), "rules[0].when.country[0]");
-        assert_eq!(field_of(admin(&rule(r#"{"country":"DE"}"#))), "rules[0].when.country");
-        assert_eq!(field_of(admin(&rule(r#"{"query":{"":"x"}}"#))), "rules[0].when.query");
+        assert_eq!(
+            field_of(admin(&rule(r#"{"region":["US_CA"]}"#))),
+            "rules[0].when.region[0]"
+        );
+        assert_eq!(
+            field_of(admin(&rule(r#"{"region":["USA-CA"]}"#))),
+            "rules[0].when.region[0]"
+        );
+        assert_eq!(
+            field_of(admin(&rule(r#"{"region":["US-"]}"#))),
+            "rules[0].when.region[0]"
+        );
+        assert_eq!(
+            field_of(admin(&rule(r#"{"country":["D1"]}"#))),
+            "rules[0].when.country[0]"
+        );
+        assert_eq!(
+            field_of(admin(&rule(r#"{"country":"DE"}"#))),
+            "rules[0].when.country"
+        );
+        assert_eq!(
+            field_of(admin(&rule(r#"{"query":{"":"x"}}"#))),
+            "rules[0].when.query"
+        );
         assert!(admin(&rule(r#"{"country":["de"],"continent":["eu"],"region":["US-CA"],"os":["iOS"],"device":["mobile"],"language":["FR"],"after":"2026-01-01T00:00:00Z","before":"2027-01-01T00:00:00+02:00","query":{"src":"print"}}"#)).is_ok());
         assert!(admin(&rule("{}")).is_ok());
     }

@@ -87,22 +87,37 @@ const MAX_SECONDS: u32 = 31_536_000;
 impl Settings {
     /// Resolves every setting for `domain` through `lookup` (a config-store
     /// read), preferring `{domain}:{key}` over `{key}`. `domains` is global.
-    pub fn load(domain: &str, lookup: impl Fn(&str) -> Option<String>) -> (Settings, Vec<SettingProblem>) {
-        let mut reader = Reader { domain, lookup, problems: Vec::new() };
+    pub fn load(
+        domain: &str,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> (Settings, Vec<SettingProblem>) {
+        let mut reader = Reader {
+            domain,
+            lookup,
+            problems: Vec::new(),
+        };
         let defaults = Settings::default();
         let url = |v: &str| parse_url(v, domain);
         let settings = Settings {
-            cache_ttl: reader.read(keys::CACHE_TTL, parse_seconds).unwrap_or(defaults.cache_ttl),
+            cache_ttl: reader
+                .read(keys::CACHE_TTL, parse_seconds)
+                .unwrap_or(defaults.cache_ttl),
             stale_while_revalidate: reader
                 .read(keys::STALE_WHILE_REVALIDATE, parse_seconds)
                 .unwrap_or(defaults.stale_while_revalidate),
-            stale_if_error: reader.read(keys::STALE_IF_ERROR, parse_seconds).unwrap_or(defaults.stale_if_error),
-            negative_ttl: reader.read(keys::NEGATIVE_TTL, parse_seconds).unwrap_or(defaults.negative_ttl),
+            stale_if_error: reader
+                .read(keys::STALE_IF_ERROR, parse_seconds)
+                .unwrap_or(defaults.stale_if_error),
+            negative_ttl: reader
+                .read(keys::NEGATIVE_TTL, parse_seconds)
+                .unwrap_or(defaults.negative_ttl),
             domains: reader.read_global(keys::DOMAINS, parse_host_list),
             home_url: reader.read(keys::HOME_URL, url),
             not_found_url: reader.read(keys::NOT_FOUND_URL, url),
             fallback_url: reader.read(keys::FALLBACK_URL, url),
-            ip_mode: reader.read(keys::IP_MODE, parse_ip_mode).unwrap_or_default(),
+            ip_mode: reader
+                .read(keys::IP_MODE, parse_ip_mode)
+                .unwrap_or_default(),
             destination_hosts: reader.read(keys::DESTINATION_HOSTS, parse_patterns),
         };
         (settings, reader.problems)
@@ -110,12 +125,17 @@ impl Settings {
 
     /// Whether `host` is served at all.
     pub fn serves(&self, host: &str) -> bool {
-        self.domains.as_ref().is_none_or(|list| list.iter().any(|d| d == host))
+        self.domains
+            .as_ref()
+            .is_none_or(|list| list.iter().any(|d| d == host))
     }
 
     /// The destination policy for records of `domain`.
     pub fn policy<'a>(&'a self, domain: &'a str) -> DestinationPolicy<'a> {
-        DestinationPolicy { short_domain: domain, allowed_hosts: self.destination_hosts.as_deref() }
+        DestinationPolicy {
+            short_domain: domain,
+            allowed_hosts: self.destination_hosts.as_deref(),
+        }
     }
 }
 
@@ -133,7 +153,9 @@ impl HostPattern {
     pub fn parse(text: &str) -> Option<HostPattern> {
         let text = text.trim().to_ascii_lowercase();
         match text.strip_prefix("*.") {
-            Some(base) if crate::path::is_dns_name(base) => Some(HostPattern::Subdomains(format!(".{base}"))),
+            Some(base) if crate::path::is_dns_name(base) => {
+                Some(HostPattern::Subdomains(format!(".{base}")))
+            }
             None if crate::path::is_dns_name(&text) => Some(HostPattern::Exact(text)),
             _ => None,
         }
@@ -143,7 +165,9 @@ impl HostPattern {
     pub fn matches(&self, host: &str) -> bool {
         match self {
             HostPattern::Exact(name) => host == name,
-            HostPattern::Subdomains(suffix) => host.len() > suffix.len() && host.ends_with(suffix.as_str()),
+            HostPattern::Subdomains(suffix) => {
+                host.len() > suffix.len() && host.ends_with(suffix.as_str())
+            }
         }
     }
 }
@@ -166,12 +190,21 @@ impl<F: Fn(&str) -> Option<String>> Reader<'_, F> {
     }
 
     /// `{key}` only, parsed.
-    fn read_global<T>(&mut self, key: &str, parse: impl Fn(&str) -> Result<T, String>) -> Option<T> {
+    fn read_global<T>(
+        &mut self,
+        key: &str,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Option<T> {
         let value = (self.lookup)(key)?;
         self.parse(key.to_owned(), &value, parse)
     }
 
-    fn parse<T>(&mut self, key: String, value: &str, parse: impl Fn(&str) -> Result<T, String>) -> Option<T> {
+    fn parse<T>(
+        &mut self,
+        key: String,
+        value: &str,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Option<T> {
         match parse(value.trim()) {
             Ok(parsed) => Some(parsed),
             Err(problem) => {
@@ -185,23 +218,32 @@ impl<F: Fn(&str) -> Option<String>> Reader<'_, F> {
 fn parse_seconds(value: &str) -> Result<u32, String> {
     match value.parse::<u32>() {
         Ok(n) if n <= MAX_SECONDS => Ok(n),
-        _ => Err(format!("{value:?} is not a whole number of seconds up to {MAX_SECONDS}")),
+        _ => Err(format!(
+            "{value:?} is not a whole number of seconds up to {MAX_SECONDS}"
+        )),
     }
 }
 
 fn parse_url(value: &str, domain: &str) -> Result<String, String> {
-    let policy = DestinationPolicy { short_domain: domain, allowed_hosts: None };
+    let policy = DestinationPolicy {
+        short_domain: domain,
+        allowed_hosts: None,
+    };
     validate_destination("", value, &policy).map_err(|e| format!("{value:?} {}", e.problem))?;
     Ok(value.to_owned())
 }
 
 fn parse_ip_mode(value: &str) -> Result<IpMode, String> {
-    IpMode::parse(value).ok_or_else(|| format!("{value:?} is not one of truncate, hash, full, none"))
+    IpMode::parse(value)
+        .ok_or_else(|| format!("{value:?} is not one of truncate, hash, full, none"))
 }
 
 fn parse_patterns(value: &str) -> Result<Vec<HostPattern>, String> {
     split_list(value)
-        .map(|item| HostPattern::parse(item).ok_or_else(|| format!("{item:?} is not a host or *.host pattern")))
+        .map(|item| {
+            HostPattern::parse(item)
+                .ok_or_else(|| format!("{item:?} is not a host or *.host pattern"))
+        })
         .collect()
 }
 
@@ -219,7 +261,10 @@ fn parse_host_list(value: &str) -> Result<Vec<String>, String> {
 }
 
 fn split_list(value: &str) -> impl Iterator<Item = &str> {
-    value.split(',').map(str::trim).filter(|item| !item.is_empty())
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
 }
 
 #[cfg(test)]
@@ -228,7 +273,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn load(pairs: &[(&str, &str)]) -> (Settings, Vec<SettingProblem>) {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Settings::load("go.example.com", |key| map.get(key).cloned())
     }
 
@@ -242,7 +290,11 @@ mod tests {
 
     #[test]
     fn domain_overrides_win() {
-        let (settings, _) = load(&[("cache_ttl", "10"), ("go.example.com:cache_ttl", "5"), ("other.test:cache_ttl", "1")]);
+        let (settings, _) = load(&[
+            ("cache_ttl", "10"),
+            ("go.example.com:cache_ttl", "5"),
+            ("other.test:cache_ttl", "1"),
+        ]);
         assert_eq!(settings.cache_ttl, 5);
         let (settings, _) = load(&[("cache_ttl", "10")]);
         assert_eq!(settings.cache_ttl, 10);
@@ -263,7 +315,16 @@ mod tests {
         assert_eq!(settings.destination_hosts, None);
         assert_eq!(settings.domains, None);
         let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
-        assert_eq!(keys, ["cache_ttl", "domains", "fallback_url", "go.example.com:ip_mode", "destination_hosts"]);
+        assert_eq!(
+            keys,
+            [
+                "cache_ttl",
+                "domains",
+                "fallback_url",
+                "go.example.com:ip_mode",
+                "destination_hosts"
+            ]
+        );
     }
 
     #[test]

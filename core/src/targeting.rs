@@ -35,24 +35,52 @@ pub fn choose<'r>(record: &'r LinkRecord, scan: &ScanFacts<'_>) -> (&'r str, Rul
 pub fn holds(when: &When, scan: &ScanFacts<'_>) -> bool {
     let v = scan.visitor;
     when.unknown.is_empty()
-        && any_of(&when.country, |c| v.geo.country.as_deref().is_some_and(|g| g.eq_ignore_ascii_case(c)))
-        && any_of(&when.continent, |c| v.geo.continent.as_deref().is_some_and(|g| g.eq_ignore_ascii_case(c)))
-        && any_of(&when.region, |r| v.geo.region.as_deref().is_some_and(|g| g.eq_ignore_ascii_case(r)))
+        && any_of(&when.country, |c| {
+            v.geo
+                .country
+                .as_deref()
+                .is_some_and(|g| g.eq_ignore_ascii_case(c))
+        })
+        && any_of(&when.continent, |c| {
+            v.geo
+                .continent
+                .as_deref()
+                .is_some_and(|g| g.eq_ignore_ascii_case(c))
+        })
+        && any_of(&when.region, |r| {
+            v.geo
+                .region
+                .as_deref()
+                .is_some_and(|g| g.eq_ignore_ascii_case(r))
+        })
         && any_of(&when.os, |o| v.os.as_str().eq_ignore_ascii_case(o))
         && any_of(&when.device, |d| v.device.as_str() == d)
-        && any_of(&when.language, |l| v.language.as_deref().is_some_and(|g| g.eq_ignore_ascii_case(l)))
-        && when.after.as_deref().is_none_or(|t| parse_rfc3339(t).is_some_and(|at| scan.now >= at))
-        && when.before.as_deref().is_none_or(|t| parse_rfc3339(t).is_some_and(|at| scan.now < at))
+        && any_of(&when.language, |l| {
+            v.language
+                .as_deref()
+                .is_some_and(|g| g.eq_ignore_ascii_case(l))
+        })
+        && when
+            .after
+            .as_deref()
+            .is_none_or(|t| parse_rfc3339(t).is_some_and(|at| scan.now >= at))
+        && when
+            .before
+            .as_deref()
+            .is_none_or(|t| parse_rfc3339(t).is_some_and(|at| scan.now < at))
         && when.query.as_ref().is_none_or(|required| {
             required.iter().all(|(name, value)| {
-                url::form_urlencoded::parse(scan.query.as_bytes()).any(|(n, v)| n == name.as_str() && v == value.as_str())
+                url::form_urlencoded::parse(scan.query.as_bytes())
+                    .any(|(n, v)| n == name.as_str() && v == value.as_str())
             })
         })
 }
 
 /// A list condition: absent holds, present holds when one value matches.
 fn any_of(values: &Option<Vec<String>>, matches: impl Fn(&str) -> bool) -> bool {
-    values.as_ref().is_none_or(|list| list.iter().any(|value| matches(value)))
+    values
+        .as_ref()
+        .is_none_or(|list| list.iter().any(|value| matches(value)))
 }
 
 /// A point in `[0, 2^64)` fixed by client IP, user agent and slug: the same
@@ -96,7 +124,10 @@ mod tests {
     use crate::visitor::{DeviceClass, Geo, Os};
 
     fn record(json: &str) -> LinkRecord {
-        let policy = DestinationPolicy { short_domain: "go.example.com", allowed_hosts: None };
+        let policy = DestinationPolicy {
+            short_domain: "go.example.com",
+            allowed_hosts: None,
+        };
         parse_record(json.as_bytes(), Strictness::Reader, &policy).unwrap()
     }
 
@@ -104,7 +135,13 @@ mod tests {
         Visitor {
             ip: Some("192.0.2.1".parse().unwrap()),
             user_agent: Some("ua".into()),
-            geo: Geo { country: Some("DE".into()), region: Some("DE-BE".into()), city: None, continent: Some("EU".into()), asn: None },
+            geo: Geo {
+                country: Some("DE".into()),
+                region: Some("DE-BE".into()),
+                city: None,
+                continent: Some("EU".into()),
+                asn: None,
+            },
             device: DeviceClass::Mobile,
             os: Os::Ios,
             bot: false,
@@ -114,7 +151,12 @@ mod tests {
 
     fn pick(json: &str, v: &Visitor, query: &str, now: UnixMillis) -> (String, RuleRef) {
         let r = record(json);
-        let scan = ScanFacts { slug: "s", now, query, visitor: v };
+        let scan = ScanFacts {
+            slug: "s",
+            now,
+            query,
+            visitor: v,
+        };
         let (url, rule) = choose(&r, &scan);
         (url.to_owned(), rule)
     }
@@ -122,7 +164,9 @@ mod tests {
     const NOW: UnixMillis = 1_772_323_200_000; // 2026-03-01T00:00:00Z
 
     fn rule_json(when: &str) -> String {
-        format!(r#"{{"url":"https://example.com/default","rules":[{{"when":{when},"url":"https://example.com/hit"}}]}}"#)
+        format!(
+            r#"{{"url":"https://example.com/default","rules":[{{"when":{when},"url":"https://example.com/hit"}}]}}"#
+        )
     }
 
     #[test]
@@ -154,9 +198,17 @@ mod tests {
         ] {
             let (url, rule) = pick(&rule_json(when), &v, "src=print&utm=a", NOW);
             if expect_hit {
-                assert_eq!((url.as_str(), rule), ("https://example.com/hit", RuleRef::Rule(0)), "{when}");
+                assert_eq!(
+                    (url.as_str(), rule),
+                    ("https://example.com/hit", RuleRef::Rule(0)),
+                    "{when}"
+                );
             } else {
-                assert_eq!((url.as_str(), rule), ("https://example.com/default", RuleRef::Default), "{when}");
+                assert_eq!(
+                    (url.as_str(), rule),
+                    ("https://example.com/default", RuleRef::Default),
+                    "{when}"
+                );
             }
         }
     }
@@ -167,7 +219,10 @@ mod tests {
             {"when":{"country":["US"]},"url":"https://example.com/0"},
             {"when":{"os":["ios"]},"url":"https://example.com/1"},
             {"when":{},"url":"https://example.com/2"}]}"#;
-        assert_eq!(pick(json, &visitor(), "", NOW), ("https://example.com/1".into(), RuleRef::Rule(1)));
+        assert_eq!(
+            pick(json, &visitor(), "", NOW),
+            ("https://example.com/1".into(), RuleRef::Rule(1))
+        );
     }
 
     #[test]

@@ -41,7 +41,8 @@ impl Req {
 
     /// Replaces the `Host` header (`None` removes it).
     pub fn host(mut self, host: Option<&str>) -> Req {
-        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case("host"));
+        self.headers
+            .retain(|(n, _)| !n.eq_ignore_ascii_case("host"));
         if let Some(host) = host {
             self.headers.insert(0, ("host".into(), host.into()));
         }
@@ -98,7 +99,10 @@ impl Reply {
     /// The first value of a header.
     pub fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_ascii_lowercase();
-        self.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The body as text.
@@ -108,7 +112,8 @@ impl Reply {
 
     /// The body as JSON.
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.text()))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.text()))
     }
 }
 
@@ -131,7 +136,10 @@ fn read_reply(stream: &mut TcpStream, started: Instant) -> std::io::Result<Reply
     let head_end = loop {
         let n = stream.read(&mut buf)?;
         if n == 0 {
-            return Err(std::io::Error::other(format!("connection closed before headers: {:?}", String::from_utf8_lossy(&raw))));
+            return Err(std::io::Error::other(format!(
+                "connection closed before headers: {:?}",
+                String::from_utf8_lossy(&raw)
+            )));
         }
         raw.extend_from_slice(&buf[..n]);
         if let Some(i) = find(&raw, b"\r\n\r\n") {
@@ -142,7 +150,11 @@ fn read_reply(stream: &mut TcpStream, started: Instant) -> std::io::Result<Reply
     let head = String::from_utf8_lossy(&raw[..head_end]).into_owned();
     let mut lines = head.split("\r\n");
     let status_line = lines.next().unwrap_or("");
-    let status = status_line.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let status = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
@@ -157,9 +169,16 @@ fn read_reply(stream: &mut TcpStream, started: Instant) -> std::io::Result<Reply
             Err(e) => return Err(e),
         }
     }
-    let chunked = headers.iter().any(|(n, v)| n == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
+    let chunked = headers
+        .iter()
+        .any(|(n, v)| n == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
     let body = if chunked { dechunk(&rest) } else { rest };
-    Ok(Reply { status, headers, body, time_to_headers })
+    Ok(Reply {
+        status,
+        headers,
+        body,
+        time_to_headers,
+    })
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -170,7 +189,8 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     while let Some(line_end) = find(data, b"\r\n") {
         let size_text = String::from_utf8_lossy(&data[..line_end]);
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16).unwrap_or(0);
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
+            .unwrap_or(0);
         if size == 0 {
             break;
         }

@@ -43,7 +43,11 @@ impl Origin {
     pub fn start() -> Origin {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind origin");
         let addr = listener.local_addr().expect("origin address");
-        let state = Arc::new(Mutex::new(State { behaviour: Behaviour::Serve, records: HashMap::new(), requests: Vec::new() }));
+        let state = Arc::new(Mutex::new(State {
+            behaviour: Behaviour::Serve,
+            records: HashMap::new(),
+            requests: Vec::new(),
+        }));
         let stop = Arc::new(AtomicBool::new(false));
         let (s, st) = (state.clone(), stop.clone());
         thread::spawn(move || accept_loop(Some(listener), addr, s, st));
@@ -57,7 +61,9 @@ impl Origin {
 
     /// Serves `record` (JSON text) for `{domain}/{slug}`.
     pub fn put(&self, key: &str, record: &str) {
-        self.lock().records.insert(key.to_owned(), record.to_owned());
+        self.lock()
+            .records
+            .insert(key.to_owned(), record.to_owned());
     }
 
     /// Forgets a record (the origin then answers 404 for it).
@@ -73,7 +79,12 @@ impl Origin {
     /// Link paths (`/links/…`) requested so far, in order. Viceroy's own
     /// start-up probe of the backend (`GET /`) is not counted.
     pub fn requests(&self) -> Vec<String> {
-        self.lock().requests.iter().filter(|p| p.starts_with("/links/")).cloned().collect()
+        self.lock()
+            .requests
+            .iter()
+            .filter(|p| p.starts_with("/links/"))
+            .cloned()
+            .collect()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -87,9 +98,17 @@ impl Drop for Origin {
     }
 }
 
-fn accept_loop(mut listener: Option<TcpListener>, addr: SocketAddr, state: Arc<Mutex<State>>, stop: Arc<AtomicBool>) {
+fn accept_loop(
+    mut listener: Option<TcpListener>,
+    addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+    stop: Arc<AtomicBool>,
+) {
     while !stop.load(Ordering::SeqCst) {
-        let down = state.lock().map(|s| s.behaviour == Behaviour::Down).unwrap_or(false);
+        let down = state
+            .lock()
+            .map(|s| s.behaviour == Behaviour::Down)
+            .unwrap_or(false);
         if down {
             listener = None;
             thread::sleep(Duration::from_millis(5));

@@ -59,19 +59,25 @@ impl ServiceConfig {
 
     /// Adds a KV entry (`{domain}/{slug}` → value text).
     pub fn link(mut self, key: &str, value: &str) -> Self {
-        self.kv.get_or_insert_with(Vec::new).push((key.into(), value.into()));
+        self.kv
+            .get_or_insert_with(Vec::new)
+            .push((key.into(), value.into()));
         self
     }
 
     /// Adds a setting.
     pub fn setting(mut self, key: &str, value: &str) -> Self {
-        self.settings.get_or_insert_with(Vec::new).push((key.into(), value.into()));
+        self.settings
+            .get_or_insert_with(Vec::new)
+            .push((key.into(), value.into()));
         self
     }
 
     /// Adds a secret.
     pub fn secret(mut self, key: &str, value: &str) -> Self {
-        self.secrets.get_or_insert_with(Vec::new).push((key.into(), value.into()));
+        self.secrets
+            .get_or_insert_with(Vec::new)
+            .push((key.into(), value.into()));
         self
     }
 
@@ -113,16 +119,27 @@ impl ServiceConfig {
         }
         if let Some(kv) = &self.kv {
             let path = write_json_object(dir, "links.json", kv);
-            toml += &format!("[local_server.kv_stores]\nlinks = {{ file = {}, format = \"json\" }}\n", quote(&path));
+            toml += &format!(
+                "[local_server.kv_stores]\nlinks = {{ file = {}, format = \"json\" }}\n",
+                quote(&path)
+            );
         }
         if let Some(settings) = &self.settings {
             let path = write_json_object(dir, "settings.json", settings);
-            toml += &format!("[local_server.config_stores]\nsettings = {{ file = {}, format = \"json\" }}\n", quote(&path));
+            toml += &format!(
+                "[local_server.config_stores]\nsettings = {{ file = {}, format = \"json\" }}\n",
+                quote(&path)
+            );
         }
         if let Some(secrets) = &self.secrets {
-            let entries: Vec<String> =
-                secrets.iter().map(|(k, v)| format!("{{ key = {}, data = {} }}", quote(k), quote(v))).collect();
-            toml += &format!("[local_server.secret_stores]\nsecrets = [{}]\n", entries.join(", "));
+            let entries: Vec<String> = secrets
+                .iter()
+                .map(|(k, v)| format!("{{ key = {}, data = {} }}", quote(k), quote(v)))
+                .collect();
+            toml += &format!(
+                "[local_server.secret_stores]\nsecrets = [{}]\n",
+                entries.join(", ")
+            );
         }
         toml += &format!(
             "[local_server.geolocation]\nuse_default_loopback = false\nfile = {}\nformat = \"json\"\n",
@@ -137,8 +154,10 @@ impl ServiceConfig {
 }
 
 fn write_json_object(dir: &std::path::Path, name: &str, entries: &[(String, String)]) -> String {
-    let object: serde_json::Map<String, serde_json::Value> =
-        entries.iter().map(|(k, v)| (k.clone(), serde_json::Value::from(v.as_str()))).collect();
+    let object: serde_json::Map<String, serde_json::Value> = entries
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::from(v.as_str())))
+        .collect();
     let path = dir.join(name);
     std::fs::write(&path, serde_json::Value::Object(object).to_string()).expect("write test data");
     path.to_string_lossy().into_owned()
@@ -192,8 +211,14 @@ impl Service {
         let lines = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = mpsc::channel();
         for stream in [
-            child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-            child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
         ]
         .into_iter()
         .flatten()
@@ -216,7 +241,12 @@ impl Service {
                 panic!("viceroy did not start listening within 60 s; config:\n{toml}\nlog:\n{log}");
             }
         };
-        Service { child, addr, lines, dir }
+        Service {
+            child,
+            addr,
+            lines,
+            dir,
+        }
     }
 
     /// Where the service listens.
@@ -226,7 +256,14 @@ impl Service {
 
     /// Sends a request; panics with context when the connection fails.
     pub fn send(&self, req: Req) -> Reply {
-        self.try_send(&req).unwrap_or_else(|e| panic!("{} {} failed: {e}\nlog:\n{}", req.method, req.target, self.log().join("\n")))
+        self.try_send(&req).unwrap_or_else(|e| {
+            panic!(
+                "{} {} failed: {e}\nlog:\n{}",
+                req.method,
+                req.target,
+                self.log().join("\n")
+            )
+        })
     }
 
     /// Sends a request.
@@ -252,14 +289,20 @@ impl Service {
     /// The lines written to a log endpoint so far, without the `name :: ` prefix.
     pub fn endpoint_lines(&self, endpoint: &str) -> Vec<String> {
         let prefix = format!("{endpoint} :: ");
-        self.log().iter().filter_map(|l| l.strip_prefix(&prefix).map(str::to_owned)).collect()
+        self.log()
+            .iter()
+            .filter_map(|l| l.strip_prefix(&prefix).map(str::to_owned))
+            .collect()
     }
 
     /// The scan events so far, parsed.
     pub fn scans(&self) -> Vec<serde_json::Value> {
         self.endpoint_lines("scans")
             .iter()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("scan line is not JSON ({e}): {l}")))
+            .map(|l| {
+                serde_json::from_str(l)
+                    .unwrap_or_else(|e| panic!("scan line is not JSON ({e}): {l}"))
+            })
             .collect()
     }
 
@@ -284,15 +327,24 @@ impl Service {
     /// With `QR_EDGE_SCAN_DUMP=<dir>`, keeps this service's scan lines in `<dir>/<pid>-<n>.ndjson`,
     /// real service output for the analytics tests (scripts/test).
     fn dump_scans(&self) {
-        let (Some(dump), Some(name)) = (std::env::var_os("QR_EDGE_SCAN_DUMP"), self.dir.file_name()) else { return };
+        let (Some(dump), Some(name)) =
+            (std::env::var_os("QR_EDGE_SCAN_DUMP"), self.dir.file_name())
+        else {
+            return;
+        };
         let lines = self.endpoint_lines("scans");
         if lines.is_empty() {
             return;
         }
         let name = name.to_string_lossy();
         let dump = PathBuf::from(dump);
-        let file = dump.join(format!("{}.ndjson", name.trim_start_matches("qr-edge-test-")));
-        if let Err(e) = std::fs::create_dir_all(&dump).and_then(|()| std::fs::write(&file, lines.join("\n") + "\n")) {
+        let file = dump.join(format!(
+            "{}.ndjson",
+            name.trim_start_matches("qr-edge-test-")
+        ));
+        if let Err(e) = std::fs::create_dir_all(&dump)
+            .and_then(|()| std::fs::write(&file, lines.join("\n") + "\n"))
+        {
             eprintln!("cannot keep the scan lines in {}: {e}", file.display());
         }
     }
@@ -301,7 +353,14 @@ impl Service {
     /// everything a request does after its response, such as logging, is then done.
     pub fn wait_for_completed(&self, n: usize) {
         let deadline = Instant::now() + Duration::from_secs(10);
-        while self.log().iter().filter(|l| l.contains("request completed in")).count() < n && Instant::now() < deadline {
+        while self
+            .log()
+            .iter()
+            .filter(|l| l.contains("request completed in"))
+            .count()
+            < n
+            && Instant::now() < deadline
+        {
             thread::sleep(Duration::from_millis(10));
         }
     }

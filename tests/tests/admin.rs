@@ -692,7 +692,9 @@ fn an_import_writes_each_good_line_and_reports_the_bad_ones() {
     let results: Vec<Value> = r
         .text()
         .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("result line is not JSON ({e}): {l}")))
+        .map(|l| {
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("result line is not JSON ({e}): {l}"))
+        })
         .collect();
     let outcome = |i: usize| {
         (

@@ -23,11 +23,19 @@ fn origin_service(settings: &[(&str, &str)]) -> (Service, Origin) {
 
 fn scan(s: &Service) -> (u16, Option<String>, Option<String>) {
     let r = s.get("/promo");
-    (r.status, r.header("location").map(str::to_owned), r.header("x-qr-cache").map(str::to_owned))
+    (
+        r.status,
+        r.header("location").map(str::to_owned),
+        r.header("x-qr-cache").map(str::to_owned),
+    )
 }
 
 fn redirect(dest: &str, cache: &str) -> (u16, Option<String>, Option<String>) {
-    (302, Some(format!("https://example.com/{dest}")), Some(cache.to_owned()))
+    (
+        302,
+        Some(format!("https://example.com/{dest}")),
+        Some(cache.to_owned()),
+    )
 }
 
 #[test]
@@ -38,8 +46,14 @@ fn a_fresh_entry_is_served_from_the_cache_without_asking_the_origin() {
     assert_eq!(scan(&s), redirect("old", "HIT"));
     assert_eq!(origin.requests(), ["/links/go.example.com/promo"]);
     let scans = s.wait_for_scans(2);
-    assert_eq!((scans[0]["cache"].as_str(), scans[0]["source"].as_str()), (Some("miss"), Some("origin")));
-    assert_eq!((scans[1]["cache"].as_str(), scans[1]["source"].as_str()), (Some("hit"), Some("cache")));
+    assert_eq!(
+        (scans[0]["cache"].as_str(), scans[0]["source"].as_str()),
+        (Some("miss"), Some("origin"))
+    );
+    assert_eq!(
+        (scans[1]["cache"].as_str(), scans[1]["source"].as_str()),
+        (Some("hit"), Some("cache"))
+    );
 }
 
 #[test]
@@ -48,7 +62,10 @@ fn kv_takes_precedence_over_the_origin() {
     origin.put(KEY, NEW);
     let s = Service::start(ServiceConfig::new().link(KEY, OLD).origin(&origin.url()));
     assert_eq!(scan(&s), redirect("old", "MISS"));
-    assert!(origin.requests().is_empty(), "the origin is not asked when KV has the link");
+    assert!(
+        origin.requests().is_empty(),
+        "the origin is not asked when KV has the link"
+    );
     assert_eq!(s.wait_for_scans(1)[0]["source"], "kv");
 }
 
@@ -56,7 +73,11 @@ fn kv_takes_precedence_over_the_origin() {
 fn a_kv_miss_asks_the_origin() {
     let origin = Origin::start();
     origin.put(KEY, NEW);
-    let s = Service::start(ServiceConfig::new().link("go.example.com/other", OLD).origin(&origin.url()));
+    let s = Service::start(
+        ServiceConfig::new()
+            .link("go.example.com/other", OLD)
+            .origin(&origin.url()),
+    );
     assert_eq!(scan(&s), redirect("new", "MISS"));
     assert_eq!(s.wait_for_scans(1)[0]["source"], "origin");
 }
@@ -65,11 +86,19 @@ fn a_kv_miss_asks_the_origin() {
 fn kv_only_and_origin_only_deployments_work() {
     let kv_only = Service::start(ServiceConfig::new().link(KEY, OLD));
     assert_eq!(scan(&kv_only), redirect("old", "MISS"));
-    assert_eq!(kv_only.get("/unknown").status, 404, "no origin: a KV miss is not found");
+    assert_eq!(
+        kv_only.get("/unknown").status,
+        404,
+        "no origin: a KV miss is not found"
+    );
     let (origin_only, _origin) = origin_service(&[]);
     assert_eq!(scan(&origin_only), redirect("old", "MISS"));
     let neither = Service::start(ServiceConfig::new().without_kv());
-    assert_eq!(neither.get("/promo").status, 404, "no source at all: nothing is found");
+    assert_eq!(
+        neither.get("/promo").status,
+        404,
+        "no source at all: nothing is found"
+    );
 }
 
 #[test]
@@ -77,13 +106,24 @@ fn not_found_is_cached_for_negative_ttl() {
     let (s, origin) = origin_service(&[("negative_ttl", "2")]);
     origin.remove(KEY);
     let first = s.get("/promo");
-    assert_eq!((first.status, first.header("x-qr-cache")), (404, Some("MISS")));
+    assert_eq!(
+        (first.status, first.header("x-qr-cache")),
+        (404, Some("MISS"))
+    );
     origin.put(KEY, NEW);
     let cached = s.get("/promo");
-    assert_eq!((cached.status, cached.header("x-qr-cache")), (404, Some("HIT")), "the 404 is cached");
+    assert_eq!(
+        (cached.status, cached.header("x-qr-cache")),
+        (404, Some("HIT")),
+        "the 404 is cached"
+    );
     assert_eq!(origin.requests().len(), 1);
     sleep(Duration::from_millis(2300));
-    assert_eq!(scan(&s), redirect("new", "MISS"), "after negative_ttl the origin is asked again");
+    assert_eq!(
+        scan(&s),
+        redirect("new", "MISS"),
+        "after negative_ttl the origin is asked again"
+    );
     assert_eq!(origin.requests().len(), 2);
 }
 
@@ -95,10 +135,17 @@ fn a_stale_entry_is_served_at_once_and_refreshed_after_the_response() {
     sleep(Duration::from_millis(1300));
     assert_eq!(scan(&s), redirect("old", "STALE"));
     s.wait_for_completed(2);
-    assert_eq!(origin.requests().len(), 2, "the stale hit refreshed the entry");
+    assert_eq!(
+        origin.requests().len(),
+        2,
+        "the stale hit refreshed the entry"
+    );
     assert_eq!(scan(&s), redirect("new", "HIT"));
     let scans = s.wait_for_scans(3);
-    assert_eq!((scans[1]["cache"].as_str(), scans[1]["source"].as_str()), (Some("stale"), Some("cache")));
+    assert_eq!(
+        (scans[1]["cache"].as_str(), scans[1]["source"].as_str()),
+        (Some("stale"), Some("cache"))
+    );
 }
 
 #[test]
@@ -115,10 +162,19 @@ fn many_concurrent_stale_hits_refresh_once() {
     });
     for r in &replies {
         assert_eq!(r.status, 302);
-        assert!(matches!(r.header("x-qr-cache"), Some("STALE") | Some("HIT")), "{:?}", r.header("x-qr-cache"));
+        assert!(
+            matches!(r.header("x-qr-cache"), Some("STALE") | Some("HIT")),
+            "{:?}",
+            r.header("x-qr-cache")
+        );
     }
     s.wait_for_completed(13);
-    assert_eq!(origin.requests().len(), 2, "exactly one refresh for {} stale hits", replies.len());
+    assert_eq!(
+        origin.requests().len(),
+        2,
+        "exactly one refresh for {} stale hits",
+        replies.len()
+    );
 }
 
 #[test]
@@ -139,9 +195,16 @@ fn the_background_refresh_does_not_delay_the_redirect() {
     let r = s.get("/promo");
     let took = started.elapsed();
     assert_eq!((r.status, r.header("x-qr-cache")), (302, Some("STALE")));
-    assert!(took < Duration::from_millis(2000), "the stale answer took {took:?}; the refresh hangs 3 s after it");
+    assert!(
+        took < Duration::from_millis(2000),
+        "the stale answer took {took:?}; the refresh hangs 3 s after it"
+    );
     s.wait_for_completed(2);
-    assert_eq!(origin.requests().len(), 2, "the refresh did run, after the response");
+    assert_eq!(
+        origin.requests().len(),
+        2,
+        "the refresh did run, after the response"
+    );
 }
 
 /// Past `stale_while_revalidate` but within `stale_if_error`, every kind of
@@ -155,32 +218,53 @@ fn past_the_swr_window_a_failed_refresh_serves_stale() {
         Behaviour::Hang(Duration::from_secs(3)),
         Behaviour::Down,
     ] {
-        let (s, origin) =
-            origin_service(&[("cache_ttl", "1"), ("stale_while_revalidate", "0"), ("stale_if_error", "120")]);
+        let (s, origin) = origin_service(&[
+            ("cache_ttl", "1"),
+            ("stale_while_revalidate", "0"),
+            ("stale_if_error", "120"),
+        ]);
         assert_eq!(scan(&s), redirect("old", "MISS"), "{failure:?}");
         origin.set(failure.clone());
         sleep(Duration::from_millis(1300));
         let started = Instant::now();
         assert_eq!(scan(&s), redirect("old", "STALE-IF-ERROR"), "{failure:?}");
-        assert!(started.elapsed() < Duration::from_secs(3), "{failure:?} is bounded by the first-byte timeout");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{failure:?} is bounded by the first-byte timeout"
+        );
         let scans = s.wait_for_scans(2);
-        assert_eq!((scans[1]["cache"].as_str(), scans[1]["source"].as_str()), (Some("stale_if_error"), Some("cache")));
+        assert_eq!(
+            (scans[1]["cache"].as_str(), scans[1]["source"].as_str()),
+            (Some("stale_if_error"), Some("cache"))
+        );
     }
 }
 
 #[test]
 fn past_the_swr_window_a_successful_refresh_answers_fresh() {
-    let (s, origin) = origin_service(&[("cache_ttl", "1"), ("stale_while_revalidate", "0"), ("stale_if_error", "120")]);
+    let (s, origin) = origin_service(&[
+        ("cache_ttl", "1"),
+        ("stale_while_revalidate", "0"),
+        ("stale_if_error", "120"),
+    ]);
     assert_eq!(scan(&s), redirect("old", "MISS"));
     origin.put(KEY, NEW);
     sleep(Duration::from_millis(1300));
-    assert_eq!(scan(&s), redirect("new", "MISS"), "refreshed before answering");
+    assert_eq!(
+        scan(&s),
+        redirect("new", "MISS"),
+        "refreshed before answering"
+    );
     assert_eq!(scan(&s), redirect("new", "HIT"));
 }
 
 #[test]
 fn beyond_stale_if_error_nothing_is_usable() {
-    let settings = [("cache_ttl", "1"), ("stale_while_revalidate", "0"), ("stale_if_error", "1")];
+    let settings = [
+        ("cache_ttl", "1"),
+        ("stale_while_revalidate", "0"),
+        ("stale_if_error", "1"),
+    ];
     let (s, origin) = origin_service(&settings);
     assert_eq!(scan(&s), redirect("old", "MISS"));
     origin.set(Behaviour::Status(500));
@@ -194,12 +278,18 @@ fn a_source_error_with_nothing_cached_is_503_or_the_fallback() {
     let (s, origin) = origin_service(&[]);
     origin.set(Behaviour::Status(500));
     let r = s.get("/promo");
-    assert_eq!((r.status, r.header("retry-after"), r.header("x-qr-cache")), (503, Some("30"), Some("MISS")));
+    assert_eq!(
+        (r.status, r.header("retry-after"), r.header("x-qr-cache")),
+        (503, Some("30"), Some("MISS"))
+    );
     let (s, origin) = origin_service(&[("fallback_url", "https://example.com/sorry")]);
     origin.set(Behaviour::Down);
     sleep(Duration::from_millis(50));
     let r = s.get("/promo");
-    assert_eq!((r.status, r.header("location")), (302, Some("https://example.com/sorry")));
+    assert_eq!(
+        (r.status, r.header("location")),
+        (302, Some("https://example.com/sorry"))
+    );
     assert_eq!(s.wait_for_scans(1)[0]["outcome"], "fallback");
 }
 
@@ -210,7 +300,11 @@ fn a_hanging_origin_is_bounded_by_the_first_byte_timeout() {
     let started = Instant::now();
     let r = s.get("/promo");
     assert_eq!(r.status, 503);
-    assert!(started.elapsed() < Duration::from_secs(5), "took {:?} with a 500 ms first-byte timeout", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?} with a 500 ms first-byte timeout",
+        started.elapsed()
+    );
 }
 
 #[test]
@@ -219,17 +313,32 @@ fn errors_are_not_cached() {
     origin.set(Behaviour::Status(500));
     assert_eq!(s.get("/promo").status, 503);
     origin.set(Behaviour::Serve);
-    assert_eq!(scan(&s), redirect("old", "MISS"), "the next scan asks again");
+    assert_eq!(
+        scan(&s),
+        redirect("old", "MISS"),
+        "the next scan asks again"
+    );
 }
 
 #[test]
 fn a_corrupt_kv_value_is_a_source_error_answered_with_the_fallback() {
-    for corrupt in ["not json", r#"{"url":"javascript:alert(1)"}"#, r#"{"url":"https://go.example.com/loop"}"#, ""] {
+    for corrupt in [
+        "not json",
+        r#"{"url":"javascript:alert(1)"}"#,
+        r#"{"url":"https://go.example.com/loop"}"#,
+        "",
+    ] {
         let s = Service::start(
-            ServiceConfig::new().link(KEY, corrupt).setting("fallback_url", "https://example.com/sorry"),
+            ServiceConfig::new()
+                .link(KEY, corrupt)
+                .setting("fallback_url", "https://example.com/sorry"),
         );
         let r = s.get("/promo");
-        assert_eq!((r.status, r.header("location")), (302, Some("https://example.com/sorry")), "{corrupt:?}");
+        assert_eq!(
+            (r.status, r.header("location")),
+            (302, Some("https://example.com/sorry")),
+            "{corrupt:?}"
+        );
     }
 }
 
@@ -237,5 +346,9 @@ fn a_corrupt_kv_value_is_a_source_error_answered_with_the_fallback() {
 fn an_origin_record_outside_destination_hosts_is_a_source_error() {
     let (s, origin) = origin_service(&[("destination_hosts", "example.com")]);
     origin.put(KEY, r#"{"url":"https://phish.test/login"}"#);
-    assert_eq!(s.get("/promo").status, 503, "a compromised origin cannot send codes elsewhere");
+    assert_eq!(
+        s.get("/promo").status,
+        503,
+        "a compromised origin cannot send codes elsewhere"
+    );
 }

@@ -24,7 +24,11 @@ fn slugs_are_case_insensitive_and_ignore_a_trailing_slash() {
     let s = service();
     for target in ["/SPRING26", "/Spring26/", "/spring26/"] {
         let r = s.get(target);
-        assert_eq!((r.status, r.header("location")), (302, Some("https://example.com/spring")), "{target}");
+        assert_eq!(
+            (r.status, r.header("location")),
+            (302, Some("https://example.com/spring")),
+            "{target}"
+        );
     }
 }
 
@@ -42,16 +46,32 @@ fn invalid_paths_are_404_without_touching_a_store() {
     // A corrupt value under every key a bad path could reach: touching the store would answer 503.
     let s = Service::start(ServiceConfig::new().link("go.example.com/spring26", SPRING));
     for target in [
-        "/a%41", "/spring26/extra", "/-spring", "/spring-", "/spr_ing", "/a.jpg", "/spring26++", "//", "/%00",
-        "/%0d%0aSet-Cookie:x", &format!("/{}", "a".repeat(65)), &format!("/{}", "a".repeat(7000)),
+        "/a%41",
+        "/spring26/extra",
+        "/-spring",
+        "/spring-",
+        "/spr_ing",
+        "/a.jpg",
+        "/spring26++",
+        "//",
+        "/%00",
+        "/%0d%0aSet-Cookie:x",
+        &format!("/{}", "a".repeat(65)),
+        &format!("/{}", "a".repeat(7000)),
     ] {
         let r = s.get(target);
         assert_eq!(r.status, 404, "{target}");
-        assert!(r.header("x-qr-cache").is_none(), "{target} looked a link up");
+        assert!(
+            r.header("x-qr-cache").is_none(),
+            "{target} looked a link up"
+        );
         assert!(r.text().contains("no such path"), "{target}: {}", r.text());
     }
     s.wait_for_completed(12);
-    assert!(s.scans().is_empty(), "bad paths must not be logged as scans");
+    assert!(
+        s.scans().is_empty(),
+        "bad paths must not be logged as scans"
+    );
 }
 
 #[test]
@@ -62,7 +82,10 @@ fn home_is_a_page_or_a_redirect_to_home_url() {
     assert!(r.text().contains("<html"));
     let s = Service::start(ServiceConfig::new().setting("home_url", "https://example.com/home"));
     let r = s.get("/");
-    assert_eq!((r.status, r.header("location")), (302, Some("https://example.com/home")));
+    assert_eq!(
+        (r.status, r.header("location")),
+        (302, Some("https://example.com/home"))
+    );
 }
 
 #[test]
@@ -102,7 +125,9 @@ fn other_methods_get_405_with_allow_and_options_204() {
 #[test]
 fn hosts_are_lower_cased_stripped_of_port_and_limited_by_domains() {
     let s = Service::start(
-        ServiceConfig::new().link("go.example.com/spring26", SPRING).setting("domains", "go.example.com,qr.example.org"),
+        ServiceConfig::new()
+            .link("go.example.com/spring26", SPRING)
+            .setting("domains", "go.example.com,qr.example.org"),
     );
     let r = s.send(Req::get("/spring26").host(Some("GO.Example.COM:8443")));
     assert_eq!(r.status, 302);
@@ -118,7 +143,15 @@ fn hostile_host_headers_are_400_and_name_the_host() {
     let s = service();
     // Viceroy itself drops connections whose Host cannot form a URI at all
     // ("a/b", a missing Host); these reach the service and must get a 400, not a panic.
-    for host in ["a..b", "[::1]", "go.example.com:x", "go.example.com:99999", "a_b.com", "xn--zz.com", "-a.com"] {
+    for host in [
+        "a..b",
+        "[::1]",
+        "go.example.com:x",
+        "go.example.com:99999",
+        "a_b.com",
+        "xn--zz.com",
+        "-a.com",
+    ] {
         let r = s.send(Req::get("/spring26").host(Some(host)));
         assert_eq!(r.status, 400, "{host:?}");
         assert!(r.text().contains("Host"), "{host:?}: {}", r.text());
@@ -131,14 +164,22 @@ fn unknown_slug_is_a_404_page_or_not_found_url() {
     let r = s.get("/nope");
     assert_eq!(r.status, 404);
     assert!(r.text().contains("does not exist"));
-    let s = Service::start(ServiceConfig::new().setting("go.example.com:not_found_url", "https://example.com/404"));
+    let s = Service::start(
+        ServiceConfig::new().setting("go.example.com:not_found_url", "https://example.com/404"),
+    );
     let r = s.get("/nope");
-    assert_eq!((r.status, r.header("location")), (302, Some("https://example.com/404")));
+    assert_eq!(
+        (r.status, r.header("location")),
+        (302, Some("https://example.com/404"))
+    );
 }
 
 #[test]
 fn preview_names_the_destination_without_redirecting() {
-    let s = Service::start(ServiceConfig::new().link("go.example.com/x", r#"{"url":"https://example.com/a?b=<c>"}"#));
+    let s = Service::start(ServiceConfig::new().link(
+        "go.example.com/x",
+        r#"{"url":"https://example.com/a?b=<c>"}"#,
+    ));
     let r = s.get("/x+");
     assert_eq!(r.status, 200);
     assert!(r.header("location").is_none());
@@ -154,7 +195,13 @@ fn nothing_from_the_request_reaches_a_header_unencoded() {
     assert_eq!(r.status, 302);
     assert!(r.header("set-cookie").is_none());
     let location = r.header("location").unwrap();
-    assert!(location.starts_with("https://example.com/spring?next="), "{location}");
-    assert!(!location.contains('\r') && !location.contains('\n') && !location.contains(' '), "{location:?}");
+    assert!(
+        location.starts_with("https://example.com/spring?next="),
+        "{location}"
+    );
+    assert!(
+        !location.contains('\r') && !location.contains('\n') && !location.contains(' '),
+        "{location:?}"
+    );
     assert_eq!(r.headers.iter().filter(|(n, _)| n == "location").count(), 1);
 }

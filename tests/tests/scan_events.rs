@@ -5,8 +5,32 @@ use qr_edge_tests::{ua, Req, Service, ServiceConfig};
 use serde_json::{json, Value};
 
 const FIELDS: [&str; 26] = [
-    "v", "ts", "id", "domain", "slug", "outcome", "status", "dest", "rule", "cache", "source", "method", "country",
-    "region", "city", "continent", "asn", "device", "os", "bot", "ip", "ua", "referer", "lang", "pop", "elapsed_us",
+    "v",
+    "ts",
+    "id",
+    "domain",
+    "slug",
+    "outcome",
+    "status",
+    "dest",
+    "rule",
+    "cache",
+    "source",
+    "method",
+    "country",
+    "region",
+    "city",
+    "continent",
+    "asn",
+    "device",
+    "os",
+    "bot",
+    "ip",
+    "ua",
+    "referer",
+    "lang",
+    "pop",
+    "elapsed_us",
 ];
 
 fn links() -> ServiceConfig {
@@ -47,13 +71,23 @@ fn a_redirect_logs_every_field_in_order() {
     );
     assert_eq!(reply.status, 302);
     let scan = only_scan(&s);
-    let keys: Vec<&str> = scan.as_object().unwrap().keys().map(String::as_str).collect();
+    let keys: Vec<&str> = scan
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     assert_eq!(keys, FIELDS, "field names and order");
 
     let ts = scan["ts"].as_str().unwrap();
     assert_eq!(ts.len(), "2026-03-01T00:00:00.000Z".len(), "{ts}");
     assert!(ts.ends_with('Z') && ts.as_bytes()[19] == b'.', "{ts}");
-    let year = before.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() / 31_556_952 + 1970;
+    let year = before
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        / 31_556_952
+        + 1970;
     assert!(ts.starts_with(&year.to_string()), "{ts} is now");
     assert!(!scan["id"].as_str().unwrap().is_empty());
     assert!(scan["elapsed_us"].as_u64().unwrap() > 0);
@@ -81,7 +115,10 @@ fn ids_are_unique_and_the_second_scan_is_a_cache_hit() {
     s.get("/spring26");
     let scans = s.wait_for_scans(2);
     assert_ne!(scans[0]["id"], scans[1]["id"]);
-    assert_eq!((scans[1]["cache"].as_str(), scans[1]["source"].as_str()), (Some("hit"), Some("cache")));
+    assert_eq!(
+        (scans[1]["cache"].as_str(), scans[1]["source"].as_str()),
+        (Some("hit"), Some("cache"))
+    );
 }
 
 #[test]
@@ -90,14 +127,27 @@ fn ip_modes() {
     let ip = |config: ServiceConfig| scan_of(config, req()).1["ip"].clone();
     assert_eq!(ip(links()), json!("127.0.0.0"), "truncate is the default");
     assert_eq!(ip(links().setting("ip_mode", "full")), json!("127.0.0.3"));
-    assert_eq!(ip(links().setting("go.example.com:ip_mode", "none")), json!(null));
-    assert_eq!(ip(links().setting("ip_mode", "hash")), json!(null), "hash without ip_salt logs nothing");
-    let hashed = ip(links().setting("ip_mode", "hash").secret("ip_salt", "pepper"));
+    assert_eq!(
+        ip(links().setting("go.example.com:ip_mode", "none")),
+        json!(null)
+    );
+    assert_eq!(
+        ip(links().setting("ip_mode", "hash")),
+        json!(null),
+        "hash without ip_salt logs nothing"
+    );
+    let hashed = ip(links()
+        .setting("ip_mode", "hash")
+        .secret("ip_salt", "pepper"));
     let hashed = hashed.as_str().unwrap();
     assert_eq!(hashed.len(), 32);
     assert!(hashed.bytes().all(|b| b.is_ascii_hexdigit()));
     let other_salt = ip(links().setting("ip_mode", "hash").secret("ip_salt", "salt"));
-    assert_ne!(Some(hashed), other_salt.as_str(), "the hash is keyed by ip_salt");
+    assert_ne!(
+        Some(hashed),
+        other_salt.as_str(),
+        "the hash is keyed by ip_salt"
+    );
 }
 
 #[test]
@@ -107,8 +157,20 @@ fn outcomes_statuses_and_rules() {
         ("/nope", 404, "not_found", None, "none"),
         ("/off", 410, "disabled", None, "none"),
         ("/ended", 410, "expired", None, "expired"),
-        ("/later", 302, "expired", Some("https://example.com/soon"), "expired"),
-        ("/broken", 302, "fallback", Some("https://example.com/sorry"), "none"),
+        (
+            "/later",
+            302,
+            "expired",
+            Some("https://example.com/soon"),
+            "expired",
+        ),
+        (
+            "/broken",
+            302,
+            "fallback",
+            Some("https://example.com/sorry"),
+            "none",
+        ),
         ("/spring26+", 200, "preview", None, "default"),
     ];
     for (target, status, ..) in &cases {
@@ -129,31 +191,64 @@ fn unavailable_without_fallback_is_503_and_logged() {
     let (reply, scan) = scan_of(links(), Req::get("/broken"));
     assert_eq!(reply.status, 503);
     assert_eq!(reply.header("retry-after"), Some("30"));
-    assert_eq!((scan["outcome"].as_str(), scan["status"].as_u64()), (Some("unavailable"), Some(503)));
-    assert_eq!((scan["cache"].as_str(), scan["source"].as_str()), (Some("miss"), Some("none")));
+    assert_eq!(
+        (scan["outcome"].as_str(), scan["status"].as_u64()),
+        (Some("unavailable"), Some(503))
+    );
+    assert_eq!(
+        (scan["cache"].as_str(), scan["source"].as_str()),
+        (Some("miss"), Some("none"))
+    );
 }
 
 #[test]
 fn head_requests_are_logged_as_bots() {
-    let (reply, scan) = scan_of(links(), Req::new("HEAD", "/spring26").header("user-agent", ua::IPHONE));
+    let (reply, scan) = scan_of(
+        links(),
+        Req::new("HEAD", "/spring26").header("user-agent", ua::IPHONE),
+    );
     assert_eq!(reply.status, 302);
-    assert_eq!((scan["method"].as_str(), scan["bot"].as_bool()), (Some("HEAD"), Some(true)));
+    assert_eq!(
+        (scan["method"].as_str(), scan["bot"].as_bool()),
+        (Some("HEAD"), Some(true))
+    );
 }
 
 #[test]
 fn missing_headers_are_null_and_unknown_devices_unknown() {
     let (_, scan) = scan_of(links(), Req::get("/spring26").from("127.0.0.9"));
-    for field in ["country", "region", "city", "continent", "asn", "ua", "referer", "lang"] {
+    for field in [
+        "country",
+        "region",
+        "city",
+        "continent",
+        "asn",
+        "ua",
+        "referer",
+        "lang",
+    ] {
         assert_eq!(scan[field], Value::Null, "{field}");
     }
-    assert_eq!((scan["device"].as_str(), scan["os"].as_str()), (Some("unknown"), Some("other")));
+    assert_eq!(
+        (scan["device"].as_str(), scan["os"].as_str()),
+        (Some("unknown"), Some("other"))
+    );
 }
 
 #[test]
 fn header_values_cannot_break_the_line() {
     let hostile = "evil\" , \"injected\": 1, \\u0000 ä";
-    let (_, scan) = scan_of(links(), Req::get("/spring26").header("user-agent", hostile).header("referer", &"r".repeat(3000)));
+    let (_, scan) = scan_of(
+        links(),
+        Req::get("/spring26")
+            .header("user-agent", hostile)
+            .header("referer", &"r".repeat(3000)),
+    );
     assert_eq!(scan["ua"], json!(hostile));
-    assert_eq!(scan["referer"].as_str().unwrap().len(), 1024, "long headers are capped");
+    assert_eq!(
+        scan["referer"].as_str().unwrap().len(),
+        1024,
+        "long headers are capped"
+    );
     assert!(scan.get("injected").is_none());
 }

@@ -196,7 +196,10 @@ impl ImportResult {
 /// The response body of an import: one result per link line, as NDJSON
 /// (SPEC §8: "one result per line"), in the order of the body.
 pub fn import_results_body(results: &[ImportResult]) -> String {
-    results.iter().map(|r| serde_json::to_string(r).unwrap_or_default() + "\n").collect()
+    results
+        .iter()
+        .map(|r| serde_json::to_string(r).unwrap_or_default() + "\n")
+        .collect()
 }
 
 #[cfg(test)]
@@ -380,11 +383,20 @@ mod tests {
             ImportResult::written(3, "go.example.com", "b", false),
         ];
         let body = import_results_body(&results);
-        let lines: Vec<Value> = body.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let lines: Vec<Value> = body
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         assert_eq!(lines.len(), 3);
         assert!(body.ends_with('\n'));
-        assert!(body.starts_with(r#"{"line":1,"slug":"a","status":201,"error":null,"#), "{body}");
-        assert_eq!((lines[0]["status"].as_u64(), lines[2]["status"].as_u64()), (Some(201), Some(200)));
+        assert!(
+            body.starts_with(r#"{"line":1,"slug":"a","status":201,"error":null,"#),
+            "{body}"
+        );
+        assert_eq!(
+            (lines[0]["status"].as_u64(), lines[2]["status"].as_u64()),
+            (Some(201), Some(200))
+        );
         assert_eq!(lines[1]["status"], 400);
         assert_eq!(lines[1]["field"], "slug");
         assert_eq!(lines[0]["error"], Value::Null);

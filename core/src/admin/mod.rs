@@ -15,8 +15,8 @@ mod slug;
 pub use audit::{Action, AuditEntry, AUDIT_SCHEMA_VERSION};
 pub use auth::token_matches;
 pub use body::{
-    body_too_large, check_content_type, check_import_size, import_lines, parse_admin_record,
-    record_from_import, split_import_line, import_results_body, ImportLine, ImportResult, MediaType,
+    body_too_large, check_content_type, check_import_size, import_lines, import_results_body,
+    parse_admin_record, record_from_import, split_import_line, ImportLine, ImportResult, MediaType,
     MAX_BODY_BYTES, MAX_IMPORT_LINES,
 };
 pub use error::AdminError;
