@@ -3,7 +3,7 @@
 
 use fastly::http::StatusCode;
 use fastly::Response;
-use qr_edge_core::decide::Decision;
+use qr_edge_core::decide::{location_value, Decision};
 use qr_edge_core::freshness::CacheState;
 use qr_edge_core::pages;
 use qr_edge_core::path::{HostError, ALLOW_PUBLIC};
@@ -84,9 +84,11 @@ pub fn html(status: StatusCode, body: String) -> Response {
 }
 
 /// A redirect: `Location`, `Cache-Control: private, max-age=0`, empty body.
+/// The location is serialised to ASCII first: the `fastly` crate panics on a
+/// header value it cannot send, and a stored URL may hold any Unicode.
 pub fn redirect(status: u16, location: &str) -> Response {
     Response::from_status(StatusCode::from_u16(status).unwrap_or(StatusCode::FOUND))
-        .with_header("location", location)
+        .with_header("location", location_value(location))
         .with_header("cache-control", NO_SHARED_CACHE)
 }
 

@@ -84,7 +84,7 @@ pub fn decide(record: &LinkRecord, scan: &ScanFacts<'_>) -> Decision {
         };
     }
     if !in_window(record, scan.now) {
-        let location = record.expired_url.clone();
+        let location = record.expired_url.as_deref().map(location_value);
         let status = if location.is_some() { 302 } else { 410 };
         return Decision {
             outcome: Outcome::Expired,
@@ -97,7 +97,7 @@ pub fn decide(record: &LinkRecord, scan: &ScanFacts<'_>) -> Decision {
     let location = if record.forward_query {
         merge_query(url, scan.query)
     } else {
-        url.to_owned()
+        location_value(url)
     };
     Decision {
         outcome: Outcome::Redirect,
@@ -113,7 +113,7 @@ pub fn not_found(not_found_url: Option<&str>) -> Decision {
     Decision {
         outcome: Outcome::NotFound,
         status,
-        location: not_found_url.map(str::to_owned),
+        location: not_found_url.map(location_value),
         rule: RuleRef::None,
     }
 }
@@ -125,7 +125,7 @@ pub fn unavailable(fallback_url: Option<&str>) -> Decision {
         Some(url) => Decision {
             outcome: Outcome::Fallback,
             status: 302,
-            location: Some(url.to_owned()),
+            location: Some(location_value(url)),
             rule: RuleRef::None,
         },
         None => Decision {
@@ -144,18 +144,37 @@ pub fn in_window(record: &LinkRecord, now: i64) -> bool {
     from.is_none_or(|from| now >= from) && until.is_none_or(|until| now < until)
 }
 
+/// A URL as a `Location` value: serialised by the URL standard, so it is
+/// ASCII (non-ASCII path and query bytes percent-encoded, hosts in punycode)
+/// and can never be refused as a header value.
+pub fn location_value(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(parsed) => parsed.into(),
+        Err(_) => url
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_graphic() {
+                    char::from(b).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect(),
+    }
+}
+
 /// Merges the scan's query string into the destination's; scan parameters
 /// win on a name clash. Without scan parameters the destination is unchanged.
 pub fn merge_query(destination: &str, scan_query: &str) -> String {
     let scan: Vec<(String, String)> = url::form_urlencoded::parse(scan_query.as_bytes())
         .into_owned()
         .collect();
-    if scan.is_empty() {
-        return destination.to_owned();
-    }
     let Ok(mut url) = url::Url::parse(destination) else {
-        return destination.to_owned();
+        return location_value(destination);
     };
+    if scan.is_empty() {
+        return url.into();
+    }
     let kept: Vec<(String, String)> = url
         .query_pairs()
         .into_owned()
@@ -264,6 +283,30 @@ mod tests {
         assert_eq!(
             d.location.as_deref(),
             Some("https://example.com/x?k=v&utm=1")
+        );
+    }
+
+    #[test]
+    fn locations_are_always_ascii() {
+        assert_eq!(
+            location_value("https://example.com/ä?q=é"),
+            "https://example.com/%C3%A4?q=%C3%A9"
+        );
+        assert_eq!(
+            location_value("https://bücher.example/"),
+            "https://xn--bcher-kva.example/"
+        );
+        assert_eq!(location_value("not a url ä"), "not%20a%20url%20%C3%A4");
+        let d = decide_json(
+            r#"{"url":"https://example.com/ä","forward_query":false}"#,
+            "",
+        );
+        assert_eq!(d.location.as_deref(), Some("https://example.com/%C3%A4"));
+        let d = decide_json(r#"{"url":"https://example.com/ä"}"#, "");
+        assert_eq!(d.location.as_deref(), Some("https://example.com/%C3%A4"));
+        assert_eq!(
+            not_found(Some("https://example.com/é")).location.as_deref(),
+            Some("https://example.com/%C3%A9")
         );
     }
 

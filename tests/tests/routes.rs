@@ -205,3 +205,40 @@ fn nothing_from_the_request_reaches_a_header_unencoded() {
     );
     assert_eq!(r.headers.iter().filter(|(n, _)| n == "location").count(), 1);
 }
+
+#[test]
+fn unicode_destinations_are_sent_percent_encoded() {
+    let s = Service::start(
+        ServiceConfig::new()
+            .link(
+                "go.example.com/uni",
+                r#"{"url":"https://bücher.example/straße?q=é"}"#,
+            )
+            .setting("home_url", "https://example.com/ä"),
+    );
+    let r = s.get("/uni?x=%C3%BC");
+    assert_eq!(r.status, 302);
+    assert_eq!(
+        r.header("location"),
+        Some("https://xn--bcher-kva.example/stra%C3%9Fe?q=%C3%A9&x=%C3%BC")
+    );
+    let scan = &s.wait_for_scans(1)[0];
+    assert_eq!(
+        scan["dest"].as_str(),
+        r.header("location"),
+        "dest is the Location sent"
+    );
+    let r = s.get("/uni");
+    assert_eq!(
+        (r.status, r.header("location")),
+        (
+            302,
+            Some("https://xn--bcher-kva.example/stra%C3%9Fe?q=%C3%A9")
+        )
+    );
+    let r = s.get("/");
+    assert_eq!(
+        (r.status, r.header("location")),
+        (302, Some("https://example.com/%C3%A4"))
+    );
+}
