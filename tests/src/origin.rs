@@ -36,6 +36,7 @@ pub struct Origin {
     addr: SocketAddr,
     state: Arc<Mutex<State>>,
     stop: Arc<AtomicBool>,
+    listening: Arc<AtomicBool>,
 }
 
 impl Origin {
@@ -49,9 +50,15 @@ impl Origin {
             requests: Vec::new(),
         }));
         let stop = Arc::new(AtomicBool::new(false));
-        let (s, st) = (state.clone(), stop.clone());
-        thread::spawn(move || accept_loop(Some(listener), addr, s, st));
-        Origin { addr, state, stop }
+        let listening = Arc::new(AtomicBool::new(true));
+        let (s, st, l) = (state.clone(), stop.clone(), listening.clone());
+        thread::spawn(move || accept_loop(Some(listener), addr, s, st, l));
+        Origin {
+            addr,
+            state,
+            stop,
+            listening,
+        }
     }
 
     /// The backend URL for Viceroy's config.
@@ -71,9 +78,16 @@ impl Origin {
         self.lock().records.remove(key);
     }
 
-    /// Switches how the origin answers from now on.
+    /// Switches how the origin answers from now on. Switching to `Down`
+    /// returns once the listening socket is closed.
     pub fn set(&self, behaviour: Behaviour) {
+        let down = behaviour == Behaviour::Down;
         self.lock().behaviour = behaviour;
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while down && self.listening.load(Ordering::SeqCst) && std::time::Instant::now() < deadline
+        {
+            thread::sleep(Duration::from_millis(1));
+        }
     }
 
     /// Link paths (`/links/…`) requested so far, in order. Viceroy's own
@@ -103,6 +117,7 @@ fn accept_loop(
     addr: SocketAddr,
     state: Arc<Mutex<State>>,
     stop: Arc<AtomicBool>,
+    listening: Arc<AtomicBool>,
 ) {
     while !stop.load(Ordering::SeqCst) {
         let down = state
@@ -111,6 +126,7 @@ fn accept_loop(
             .unwrap_or(false);
         if down {
             listener = None;
+            listening.store(false, Ordering::SeqCst);
             thread::sleep(Duration::from_millis(5));
             continue;
         }
@@ -118,6 +134,7 @@ fn accept_loop(
             listener = TcpListener::bind(addr).ok();
             if let Some(l) = &listener {
                 let _ = l.set_nonblocking(true);
+                listening.store(true, Ordering::SeqCst);
             }
         }
         let Some(l) = &listener else {

@@ -114,10 +114,13 @@ fn a_failing_origin_behind_a_stale_entry_serves_the_stale_record() {
             "{name}"
         );
         assert_eq!(reply.header("x-qr-cache"), Some("STALE-IF-ERROR"), "{name}");
-        assert!(
-            origin.requests().len() >= 2,
-            "{name}: the refresh never asked the origin"
-        );
+        // A down origin sees no request at all; every other fault must have been asked.
+        if name != "down" {
+            assert!(
+                origin.requests().len() >= 2,
+                "{name}: the refresh never asked the origin"
+            );
+        }
     }
 }
 
