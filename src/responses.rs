@@ -5,7 +5,7 @@ use fastly::http::StatusCode;
 use fastly::Response;
 use qr_edge_core::decide::{location_value, Decision};
 use qr_edge_core::freshness::CacheState;
-use qr_edge_core::pages;
+use qr_edge_core::pages::{self, printable};
 use qr_edge_core::path::{HostError, ALLOW_PUBLIC};
 
 /// `Cache-Control` of redirects and link pages: the destination may change at any time.
@@ -39,7 +39,7 @@ impl Rejection {
                 StatusCode::METHOD_NOT_ALLOWED,
                 &format!(
                     "method {} not allowed: use GET or HEAD\n",
-                    printable(&method)
+                    printable(&method, 32)
                 ),
             )
             .with_header("allow", ALLOW_PUBLIC),
@@ -127,13 +127,4 @@ pub fn problem(status: StatusCode, title: &str, detail: &str, field: Option<&str
         .with_header("content-type", "application/problem+json")
         .with_header("cache-control", "no-store")
         .with_body(body.to_string())
-}
-
-/// A method name as it may be echoed: printable ASCII, at most 32 bytes.
-fn printable(method: &str) -> String {
-    method
-        .chars()
-        .filter(|c| c.is_ascii_graphic())
-        .take(32)
-        .collect()
 }

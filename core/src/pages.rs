@@ -56,6 +56,15 @@ pub fn preview(short_url: &str, destination: Option<&str>) -> String {
     page("Link preview", &body)
 }
 
+/// Request text as it may be echoed in an error message: printable ASCII
+/// only, at most `max` characters, so nothing sent can forge a line or a page.
+pub fn printable(text: &str, max: usize) -> String {
+    text.chars()
+        .filter(|c| c.is_ascii_graphic())
+        .take(max)
+        .collect()
+}
+
 /// Escapes text for HTML element content and quoted attributes.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -84,6 +93,12 @@ mod tests {
         );
         assert!(html.contains("https://example.com/?a=&lt;script&gt;&amp;b=&quot;1&quot;"));
         assert!(!html.contains("<script>"));
+    }
+
+    #[test]
+    fn echoed_text_is_printable_and_bounded() {
+        assert_eq!(printable("BR\r\nEW ä<", 32), "BREW<");
+        assert_eq!(printable(&"x".repeat(100), 32).len(), 32);
     }
 
     #[test]

@@ -185,7 +185,10 @@ fn preview_names_the_destination_without_redirecting() {
     assert!(r.header("location").is_none());
     let body = r.text();
     // The destination as a redirect would send it (`<` percent-encoded), then HTML-escaped.
-    assert!(body.contains("https://example.com/a?b=%3Cc%3E&amp;d=%27e%27"), "{body}");
+    assert!(
+        body.contains("https://example.com/a?b=%3Cc%3E&amp;d=%27e%27"),
+        "{body}"
+    );
     assert!(!body.contains("<c>") && !body.contains("&d="));
 }
 

@@ -3,6 +3,7 @@
 //! that it needs no percent-encoding in a URL (the KV's is base64, with `+ / =`).
 
 use super::AdminError;
+use crate::pages::printable;
 use crate::path::MAX_SLUG_LEN;
 use crate::record::{parse_record, DestinationPolicy, LinkStatus, Strictness};
 use serde::Serialize;
@@ -39,7 +40,7 @@ impl ListQuery {
                 "limit" => list.limit = parse_limit(&value)?,
                 other => {
                     return Err(invalid(
-                        &printable(other),
+                        &printable(other, 64),
                         "unknown parameter; use prefix, cursor or limit",
                     ))
                 }
@@ -164,14 +165,6 @@ impl ListItem {
 /// The listing body: `{"items": […], "cursor": next or null}`.
 pub fn list_body(items: &[ListItem], next_kv_cursor: Option<&str>) -> String {
     serde_json::json!({ "items": items, "cursor": next_kv_cursor.map(encode_cursor) }).to_string()
-}
-
-/// A query parameter name as it may be echoed back: printable ASCII, at most 64 bytes.
-fn printable(name: &str) -> String {
-    name.chars()
-        .filter(|c| c.is_ascii_graphic())
-        .take(64)
-        .collect()
 }
 
 #[cfg(test)]
