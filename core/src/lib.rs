@@ -18,3 +18,14 @@ pub mod scan_event;
 pub mod settings;
 pub mod targeting;
 pub mod visitor;
+
+/// Bytes as lower-case hex: hashed IPs in scan events, image `ETag`s, admin cursors.
+pub fn lower_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+            let _ = write!(out, "{b:02x}");
+            out
+        })
+}

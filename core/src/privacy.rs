@@ -65,7 +65,7 @@ pub fn keyed_hash_hex(key: &[u8], message: &[u8]) -> String {
     };
     mac.update(message);
     let digest = mac.finalize().into_bytes();
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    crate::lower_hex(&digest[..16])
 }
 
 #[cfg(test)]

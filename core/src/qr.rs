@@ -462,13 +462,7 @@ pub fn etag(text: &str, format: ImageFormat, opts: &QrOptions) -> String {
     h.update(opts.bg);
     h.update(text.as_bytes());
     let digest = h.finalize();
-    let mut out = String::with_capacity(34);
-    out.push('"');
-    for b in digest.iter().take(16) {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out.push('"');
-    out
+    format!("\"{}\"", crate::lower_hex(&digest[..16]))
 }
 
 #[cfg(test)]

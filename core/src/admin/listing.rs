@@ -90,7 +90,7 @@ fn parse_limit(value: &str) -> Result<u32, AdminError> {
 
 /// The API's cursor for a KV cursor: its bytes in lower-case hex.
 pub fn encode_cursor(kv_cursor: &str) -> String {
-    kv_cursor.bytes().map(|b| format!("{b:02x}")).collect()
+    crate::lower_hex(kv_cursor.as_bytes())
 }
 
 /// The KV cursor inside an API cursor.
