@@ -9,7 +9,7 @@ use crate::config::{secret, settings_for};
 use crate::handler::{request_id, unix_millis};
 use crate::lookup::LinkKey;
 use crate::resources::{ADMIN_TOKEN_SECRET, AUDIT_LOG_ENDPOINT, LINKS_KV_STORE};
-use crate::responses::{problem, Rejection};
+use crate::responses::{json, problem, Rejection};
 use crate::scan_log::write_line;
 use fastly::http::StatusCode;
 use fastly::kv_store::{InsertMode, KVStoreError};
@@ -519,13 +519,6 @@ fn random_bytes() -> Result<[u8; RANDOM_SLUG_BYTES], AdminError> {
 
 fn to_json(record: &LinkRecord) -> String {
     serde_json::to_string(record).unwrap_or_default()
-}
-
-fn json(status: StatusCode, body: String) -> Response {
-    Response::from_status(status)
-        .with_content_type(fastly::mime::APPLICATION_JSON)
-        .with_header("cache-control", "no-store")
-        .with_body(body)
 }
 
 fn with_etag(response: Response, generation: Option<u64>) -> Response {

@@ -4,7 +4,7 @@
 use crate::client::header;
 use crate::config::settings_for;
 use crate::lookup::{resolve, Link, LinkKey, Refresh};
-use crate::responses::{for_decision, html, redirect, text, Rejection};
+use crate::responses::{for_decision, html, json, redirect, text, Rejection};
 use crate::scan_log::ScanRecord;
 use crate::{client, config, images};
 use fastly::http::StatusCode;
@@ -77,7 +77,11 @@ pub fn handle(req: Request) -> Handled {
 /// The public routes, once the method is known to be `GET` or `HEAD`.
 fn public(req: Request, host: String, route: Route) -> Handled {
     if route == Route::Health {
-        return json(pages::health_json(env!("CARGO_PKG_VERSION"))).into();
+        return json(
+            StatusCode::OK,
+            pages::health_json(env!("CARGO_PKG_VERSION")),
+        )
+        .into();
     }
     let settings = settings_for(&host);
     if !settings.serves(&host) {
@@ -175,13 +179,6 @@ fn preview(key: &LinkKey, decision: Decision, cache: CacheState) -> (Response, D
         rule: decision.rule,
     };
     (html(StatusCode::OK, page), shown)
-}
-
-fn json(body: String) -> Response {
-    Response::from_status(StatusCode::OK)
-        .with_content_type(fastly::mime::APPLICATION_JSON)
-        .with_header("cache-control", "no-store")
-        .with_body(body)
 }
 
 pub(crate) fn request_id(req: &Request) -> String {

@@ -75,6 +75,14 @@ pub fn text(status: StatusCode, body: &str) -> Response {
         .with_body(body.to_owned())
 }
 
+/// A JSON body that no cache keeps (health, admin API answers).
+pub fn json(status: StatusCode, body: String) -> Response {
+    Response::from_status(status)
+        .with_content_type(fastly::mime::APPLICATION_JSON)
+        .with_header("cache-control", "no-store")
+        .with_body(body)
+}
+
 /// An HTML page with no shared caching.
 pub fn html(status: StatusCode, body: String) -> Response {
     Response::from_status(status)
