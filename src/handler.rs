@@ -12,7 +12,9 @@ use fastly::{Request, Response};
 use qr_edge_core::decide::{self, decide, Decision, Outcome};
 use qr_edge_core::freshness::CacheState;
 use qr_edge_core::pages;
-use qr_edge_core::path::{method_class, normalize_host, route, MethodClass, Route, View};
+use qr_edge_core::path::{
+    method_class, normalize_host, route, short_url, MethodClass, Route, View,
+};
 use qr_edge_core::qr::ImageFormat;
 use qr_edge_core::targeting::ScanFacts;
 use std::borrow::Cow;
@@ -170,8 +172,10 @@ fn preview(key: &LinkKey, decision: Decision, cache: CacheState) -> (Response, D
     ) {
         return (for_decision(&decision, cache), decision);
     }
-    let short_url = format!("https://{}/{}", key.domain, key.slug);
-    let page = pages::preview(&short_url, decision.location.as_deref());
+    let page = pages::preview(
+        &short_url(&key.domain, &key.slug),
+        decision.location.as_deref(),
+    );
     let shown = Decision {
         outcome: Outcome::Preview,
         status: 200,

@@ -105,6 +105,12 @@ pub fn route(raw_path: &str) -> Route {
     }
 }
 
+/// The short URL of a link: `https://{domain}/{slug}`, lower case as served
+/// (QR codes print it upper-cased, `qr::short_url_text`).
+pub fn short_url(domain: &str, slug: &str) -> String {
+    format!("https://{domain}/{slug}")
+}
+
 /// A slug is 1–64 characters of `a-z`, `0-9` and `-`, not starting or ending with `-`.
 pub fn is_valid_slug(slug: &str) -> bool {
     let bytes = slug.as_bytes();

@@ -243,7 +243,7 @@ fn check_contrast(fg: [u8; 3], bg: [u8; 3]) -> Result<(), ParamError> {
 /// The text a code encodes for a link: `https://{DOMAIN}/{SLUG}` upper-cased so
 /// the whole URL fits QR alphanumeric mode (slugs and hosts are case-insensitive).
 pub fn short_url_text(domain: &str, slug: &str) -> String {
-    format!("https://{domain}/{slug}").to_ascii_uppercase()
+    crate::path::short_url(domain, slug).to_ascii_uppercase()
 }
 
 /// The `Content-Type` of an image format.

@@ -28,13 +28,9 @@ pub use preconditions::{etag, Preconditions};
 pub use route::{parse_domain, parse_route, parse_slug, AdminRoute, API_PREFIX};
 pub use slug::{random_slug, RANDOM_SLUG_ALPHABET, RANDOM_SLUG_BYTES, RANDOM_SLUG_LEN};
 
+use crate::path::short_url;
 use crate::record::LinkRecord;
 use serde::Serialize;
-
-/// The short URL of a link, as printed in its QR code's human-readable form.
-pub fn short_url(domain: &str, slug: &str) -> String {
-    format!("https://{domain}/{slug}")
-}
 
 /// The API URL of a link (the `Location` of a created link).
 pub fn link_location(domain: &str, slug: &str) -> String {
