@@ -48,10 +48,15 @@ def sql_string(text):
 
 
 def scans_source(files, typed=True):
-    """The `read_json` call over `files`; `typed=False` leaves every type to DuckDB's detection."""
+    """The `read_json` call over `files`; `typed=False` leaves every type to DuckDB's
+    detection, over every line of every file: by default DuckDB samples only the
+    first 32 files, and a column null in all of them is detected as type NULL."""
     listing = "[" + ", ".join(sql_string(f) for f in files) + "]"
     if not typed:
-        return f"read_json({listing}, format = 'newline_delimited')"
+        return (
+            f"read_json({listing}, format = 'newline_delimited', "
+            "sample_size = -1, maximum_sample_files = -1)"
+        )
     columns = "{" + ", ".join(f"{sql_string(k)}: {sql_string(v)}" for k, v in schema_columns().items()) + "}"
     return f"read_json({listing}, format = 'newline_delimited', columns = {columns})"
 
