@@ -34,11 +34,14 @@ RULES_RECORD = {
 # Production-like settings: a domain list, an allow-list for destinations (so
 # every record read is validated against it) and a cache TTL longer than a run,
 # so the hit scenarios stay hits for the whole benchmark.
+# The settings config store holds JSON documents (`defaults`, `{domain}`).
 SETTINGS = {
-    "domains": DOMAIN,
-    "destination_hosts": "example.com,*.example.com",
-    "cache_ttl": "3600",
-    "ip_mode": "truncate",
+    "defaults": json.dumps({
+        "domains": [DOMAIN],
+        "destination_hosts": ["example.com", "*.example.com"],
+        "cache_ttl": 3600,
+        "ip_mode": "truncate",
+    }),
 }
 
 

@@ -8,9 +8,9 @@ use qr_edge_core::path::{
     is_dns_name, is_valid_slug, method_class, normalize_host, route, Route, MAX_SLUG_LEN,
 };
 use qr_edge_core::record::{
-    parse_record, DestinationPolicy, LinkRecord, LinkStatus, Rule, SplitEntry, Strictness, When,
+    parse_record, DestinationPolicy, ForwardQuery, LinkRecord, LinkStatus, Rule, SplitEntry, Strictness, When,
 };
-use qr_edge_core::settings::HostPattern;
+use qr_edge_core::destination::HostPattern;
 use qr_edge_core::targeting::{choose, holds, sticky_point, ScanFacts};
 use qr_edge_core::visitor::{preferred_language, DeviceHints, Geo, Visitor};
 use std::collections::BTreeMap;
@@ -81,18 +81,15 @@ pub fn path_route(data: &[u8]) {
 /// is stricter than readers, a valid record survives the cache's JSON round
 /// trip unchanged, and every destination obeys the policy it was checked against.
 pub fn record_parse(data: &[u8]) {
-    let any = DestinationPolicy {
-        short_domain: SHORT_DOMAIN,
-        allowed_hosts: None,
-    };
+    let any = DestinationPolicy::open(SHORT_DOMAIN);
     let patterns = [
         HostPattern::parse("example.com").expect("pattern"),
         HostPattern::parse("*.example.org").expect("pattern"),
     ];
     let allow_list = DestinationPolicy {
-        short_domain: SHORT_DOMAIN,
-        allowed_hosts: Some(&patterns),
-    };
+            allowed_hosts: Some(&patterns),
+            ..DestinationPolicy::open(SHORT_DOMAIN)
+        };
 
     let reader = parse_record(data, Strictness::Reader, &any);
     if let Ok(admin) = parse_record(data, Strictness::Admin, &any) {
@@ -223,10 +220,7 @@ pub fn rule_eval(data: &[u8]) {
     );
 
     // The cache keeps the record as JSON and reads it back before deciding.
-    let any = DestinationPolicy {
-        short_domain: SHORT_DOMAIN,
-        allowed_hosts: None,
-    };
+    let any = DestinationPolicy::open(SHORT_DOMAIN);
     if record.validate(Strictness::Reader, &any).is_ok() {
         let cached = assert_cache_round_trip(&record, &any);
         assert_eq!(
@@ -385,7 +379,11 @@ impl Bytes<'_> {
             LinkStatus::Active
         };
         record.code = [301, 302, 303, 307, 308][usize::from(self.byte()) % 5];
-        record.forward_query = self.byte().is_multiple_of(2);
+        record.forward_query = match self.byte() % 3 {
+            0 => ForwardQuery::Every(true),
+            1 => ForwardQuery::Every(false),
+            _ => ForwardQuery::Named(vec!["utm_*".into(), "k".into()]),
+        };
         if self.byte().is_multiple_of(4) {
             record.valid_from = Some("2026-01-01T00:00:00Z".into());
             record.valid_until = Some("2026-06-01T00:00:00Z".into());

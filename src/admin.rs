@@ -1,30 +1,41 @@
 //! The admin API at the edge (SPEC §8): the bearer token from the `secrets`
 //! store, link reads and writes in the `links` KV store with optimistic
-//! concurrency, a cache purge and an `audit` line per write. Everything that
-//! is not I/O lives in `qr_edge_core::admin`; errors become problem documents
-//! in one place, [`error_response`].
+//! concurrency, a cache purge and an `audit` line per write (and per request
+//! that fails authentication). A `DELETE` replaces the link by a tombstone on
+//! the generation it read (`qr_edge_core::admin::TOMBSTONE`), since KV deletes
+//! take no generation condition. Everything that is not I/O lives in
+//! `qr_edge_core::admin`; errors become problem documents in one place,
+//! [`error_response`].
 
 use crate::client::header;
-use crate::config::{secret, settings_for};
-use crate::handler::{request_id, unix_millis};
+use crate::config::{secret, settings_for, SettingsReader};
+use crate::handler::{ip_salt, request_id, unix_millis, Handled};
 use crate::lookup::LinkKey;
 use crate::resources::{ADMIN_TOKEN_SECRET, AUDIT_LOG_ENDPOINT, LINKS_KV_STORE};
 use crate::responses::{json, problem, Rejection};
 use crate::scan_log::write_line;
+use fastly::http::body::StreamingBody;
 use fastly::http::StatusCode;
-use fastly::kv_store::{InsertMode, KVStoreError};
+use fastly::kv_store::{InsertMode, KVStoreError, PendingInsertHandle, PendingLookupHandle};
 use fastly::{KVStore, Request, Response};
 use qr_edge_core::admin::{
     body_too_large, check_content_type, check_import_size, created_body, etag, import_lines,
-    import_results_body, link_location, list_body, parse_admin_record, parse_route, random_slug,
+    link_location, list_body, parse_admin_record, parse_route, random_slug,
     record_from_import, slug_of_key, split_import_line, token_matches, Action, AdminError,
-    AdminRoute, AuditEntry, ImportResult, ListItem, ListQuery, MediaType, Preconditions,
-    MAX_BODY_BYTES, RANDOM_SLUG_BYTES,
+    AdminRoute, AuditEntry, Caller, Change, ImportResult, ListItem, ListQuery, MediaType,
+    Preconditions, MAX_BODY_BYTES, RANDOM_SLUG_BYTES,
 };
+use qr_edge_core::admin::{is_tombstone, TOMBSTONE, TOMBSTONE_TTL_SECS};
+use qr_edge_core::admin::{ImportedLinks, IMPORT_WINDOW};
+use qr_edge_core::path::normalize_host;
+use qr_edge_core::privacy::{ip_for_log, IpMode};
 use qr_edge_core::record::{parse_record, LinkRecord, Strictness};
 use qr_edge_core::settings::Settings;
+use std::cell::OnceCell;
 use std::collections::HashMap;
-use std::io::Read;
+use std::io::{Read, Write};
+use std::net::IpAddr;
+use std::time::Duration;
 
 /// The OpenAPI 3.1 description of this API, served at `/_api/v1/openapi.json`.
 const OPENAPI_JSON: &str = include_str!("../openapi/openapi.json");
@@ -35,14 +46,30 @@ const SLUG_ATTEMPTS: usize = 5;
 
 /// Answers one `/_api/v1/…` request. Without the `secrets` store or its
 /// `admin_token` the API does not exist: 404, like any unknown path.
-pub fn handle(req: Request) -> Response {
+pub fn handle(req: Request) -> Handled {
     let Some(admin_token) = secret(ADMIN_TOKEN_SECRET).filter(|t| !t.is_empty()) else {
-        return Rejection::UnknownPath.into_response();
+        return Rejection::UnknownPath.into();
     };
+    let call = Call::of(&req);
     if !token_matches(header(&req, "authorization").as_deref(), &admin_token) {
-        return error_response(AdminError::Unauthorized);
+        auth_failed(&req, &call);
+        return error_response(AdminError::Unauthorized).into();
     }
-    serve(req).unwrap_or_else(error_response)
+    serve(req, &call).unwrap_or_else(|e| error_response(e).into())
+}
+
+/// The `auth_failed` audit line (SPEC §8): the caller and the path, never the
+/// `Authorization` header. The address follows the `ip_mode` of the host the
+/// request was sent to; when its settings cannot be read, no address (`none`:
+/// the privacy setting fails closed).
+fn auth_failed(req: &Request, call: &Call) {
+    let ip_mode = normalize_host(header(req, "host").as_deref())
+        .ok()
+        .and_then(|host| settings_for(&host).ok())
+        .map_or(IpMode::None, |settings| settings.ip_mode);
+    let ip = call.ip_for_log(ip_mode);
+    let entry = AuditEntry::auth_failed(call.at_ms, &call.id, &call.caller(ip.as_deref()));
+    write_line(AUDIT_LOG_ENDPOINT, &entry.to_line());
 }
 
 /// The one place admin errors become responses: RFC 9457 problem documents.
@@ -62,28 +89,67 @@ fn error_response(error: AdminError) -> Response {
     }
 }
 
-/// Who is writing, for the audit log.
+/// Who is calling, for the audit log.
+#[derive(Clone)]
 struct Call {
     id: String,
     at_ms: i64,
+    /// The client address, formatted per domain when a line is written.
+    ip: Option<IpAddr>,
+    ua: Option<String>,
+    method: String,
+    /// The path without the query string.
+    path: String,
+    /// The `hash` IP mode's key, read at most once per request (imports write many lines).
+    salt: OnceCell<Option<Vec<u8>>>,
 }
 
-fn serve(req: Request) -> Result<Response, AdminError> {
-    let call = Call {
-        id: request_id(&req),
-        at_ms: unix_millis(),
-    };
-    match parse_route(req.get_method_str(), req.get_path())? {
+impl Call {
+    fn of(req: &Request) -> Call {
+        Call {
+            id: request_id(req),
+            at_ms: unix_millis(),
+            ip: req.get_client_ip_addr(),
+            ua: header(req, "user-agent").map(|ua| ua.into_owned()),
+            method: req.get_method_str().to_owned(),
+            path: req.get_path().to_owned(),
+            salt: OnceCell::new(),
+        }
+    }
+
+    /// The caller's address as `ip_mode` says (scan events use the same rule, SPEC §6).
+    fn ip_for_log(&self, ip_mode: IpMode) -> Option<String> {
+        let salt = match ip_mode {
+            IpMode::Hash => self.salt.get_or_init(ip_salt).as_deref(),
+            _ => None,
+        };
+        ip_for_log(self.ip?, ip_mode, salt)
+    }
+
+    fn caller<'a>(&'a self, ip: Option<&'a str>) -> Caller<'a> {
+        Caller {
+            ip,
+            ua: self.ua.as_deref(),
+            method: &self.method,
+            path: &self.path,
+        }
+    }
+}
+
+/// Routes one authorised request. Every route but the import answers with a
+/// whole response; the import's results are streamed after its head.
+fn serve(req: Request, call: &Call) -> Result<Handled, AdminError> {
+    let response = match parse_route(req.get_method_str(), req.get_path())? {
         AdminRoute::OpenApi => Ok(json(StatusCode::OK, OPENAPI_JSON.to_owned())),
         AdminRoute::GetLink { domain, slug } => get_link(&req, link_key(domain, slug)?),
-        AdminRoute::PutLink { domain, slug } => put_link(req, &call, link_key(domain, slug)?),
-        AdminRoute::DeleteLink { domain, slug } => {
-            delete_link(&req, &call, link_key(domain, slug)?)
-        }
+        AdminRoute::PutLink { domain, slug } => put_link(req, call, link_key(domain, slug)?),
+        AdminRoute::DeleteLink { domain, slug } => delete_link(&req, call, link_key(domain, slug)?),
         AdminRoute::ListLinks { domain } => list_links(&req, &domain),
-        AdminRoute::CreateLink { domain } => create_link(req, &call, &domain),
-        AdminRoute::Import => import(req, &call),
-    }
+        AdminRoute::CreateLink { domain } => create_link(req, call, &domain),
+        AdminRoute::Import => return import(req, call.clone()),
+        AdminRoute::GetSettings { domain } => get_settings(&domain),
+    };
+    response.map(Handled::from)
 }
 
 /// `GET /links/{domain}/{slug}`: the record and its `ETag`; 304 on a matching `If-None-Match`.
@@ -124,25 +190,34 @@ fn put_link(mut req: Request, call: &Call, key: LinkKey) -> Result<Response, Adm
 }
 
 /// `DELETE /links/{domain}/{slug}`: 204, or 404 when there is no such link.
-/// `If-Match` is checked just before the delete (KV deletes take no generation condition).
+/// The version read is replaced by a tombstone on its own generation
+/// ([`Links::tombstone`]), so a version written in between is never deleted
+/// unseen: with `If-Match` the re-read finds the new generation (412); without,
+/// the new version is read and deleted, and the audit line names it.
 fn delete_link(req: &Request, call: &Call, key: LinkKey) -> Result<Response, AdminError> {
     let links = Links::open()?;
-    let current = links.read(&key.store_key())?;
-    preconditions(req).check_write(current.as_ref().map(|s| s.generation))?;
-    let current = current.ok_or(AdminError::LinkNotFound)?;
-    if !links.delete(&key.store_key())? {
-        return Err(AdminError::LinkNotFound);
+    let store_key = key.store_key();
+    let preconditions = preconditions(req);
+    for _ in 0..WRITE_ATTEMPTS {
+        let current = links.read(&store_key)?;
+        preconditions.check_write(current.as_ref().map(|s| s.generation))?;
+        let current = current.ok_or(AdminError::LinkNotFound)?;
+        if links.tombstone(&store_key, current.generation)? {
+            committed(
+                call,
+                Action::Delete,
+                &key,
+                (Some(current.generation), None),
+                Some(&current),
+                None,
+            );
+            return Ok(Response::from_status(StatusCode::NO_CONTENT)
+                .with_header("cache-control", "no-store"));
+        }
     }
-    let old = current.record(&key);
-    committed(
-        call,
-        Action::Delete,
-        &key,
-        (Some(current.generation), None),
-        old.as_ref(),
-        None,
-    );
-    Ok(Response::from_status(StatusCode::NO_CONTENT).with_header("cache-control", "no-store"))
+    Err(AdminError::Conflict(format!(
+        "the link changed {WRITE_ATTEMPTS} times during this delete; retry"
+    )))
 }
 
 /// `POST /links/{domain}`: a new link under a fresh random slug.
@@ -219,11 +294,13 @@ fn list_links(req: &Request, domain: &str) -> Result<Response, AdminError> {
     let mut items = Vec::with_capacity(pending.len());
     for (slug, handle) in pending {
         match links.store.pending_lookup_wait(handle) {
-            Ok(mut found) => items.push(ListItem::from_stored(
-                slug,
-                &found.take_body_bytes(),
-                &policy,
-            )),
+            Ok(mut found) => {
+                let stored = found.take_body_bytes();
+                // A deleted link's tombstone is absent (a page may so come out short).
+                if !is_tombstone(&stored) {
+                    items.push(ListItem::from_stored(slug, &stored, &policy));
+                }
+            }
             Err(KVStoreError::ItemNotFound) => {} // deleted since the listing
             Err(e) => return Err(store_error(e)),
         }
@@ -234,36 +311,149 @@ fn list_links(req: &Request, domain: &str) -> Result<Response, AdminError> {
     ))
 }
 
-/// `POST /import`: NDJSON, one link per line, each validated and written on its own.
-fn import(mut req: Request, call: &Call) -> Result<Response, AdminError> {
+/// `POST /import`: NDJSON, one link per line, each validated and written on
+/// its own. Whatever refuses the whole import (415; 413 for the body or for
+/// more than [`qr_edge_core::admin::MAX_IMPORT_LINES`] lines; 503 without the
+/// store) is decided here, before the answer starts and before anything is
+/// written. Then the 200 goes out at once, and [`Import::stream`] writes the
+/// lines and streams one result line each (SPEC §8).
+fn import(mut req: Request, call: Call) -> Result<Handled, AdminError> {
     let body = read_body(&mut req, MediaType::Ndjson)?;
-    let lines = import_lines(&body);
-    check_import_size(lines.len())?;
-    let links = Links::open()?;
-    let mut settings_by_domain: HashMap<String, Result<Settings, AdminError>> = HashMap::new();
-    let results: Vec<ImportResult> = lines
-        .into_iter()
-        .map(|(number, line)| import_line(&links, call, number, line, &mut settings_by_domain))
-        .collect();
-    Ok(Response::from_status(StatusCode::OK)
+    check_import_size(import_lines(&body).len())?;
+    let import = Import {
+        links: Links::open()?,
+        call,
+        body,
+    };
+    let head = Response::from_status(StatusCode::OK)
         .with_header("content-type", "application/x-ndjson")
-        .with_header("cache-control", "no-store")
-        .with_body(import_results_body(&results)))
+        .with_header("cache-control", "no-store");
+    Ok(Handled::streamed(head, import))
 }
 
-fn import_line(
-    links: &Links,
-    call: &Call,
+/// An accepted import, written after its response head is sent: its lines go
+/// to the KV store [`IMPORT_WINDOW`] at a time, with every KV round trip of a
+/// window in flight together, and each window's results are streamed in the
+/// order of the body as soon as its writes are done.
+pub struct Import {
+    links: Links,
+    call: Call,
+    body: Vec<u8>,
+}
+
+impl Import {
+    /// Writes every line and streams one result per link line.
+    pub fn stream(mut self, mut out: StreamingBody) {
+        let mut settings_by_domain: HashMap<String, Result<Settings, AdminError>> = HashMap::new();
+        let mut claimed = ImportedLinks::default();
+        let body = std::mem::take(&mut self.body);
+        // The lines since the last window was written: refused ones wait with
+        // their result so that results keep the order of the body.
+        let mut window: Vec<ImportLineState> = Vec::new();
+        let mut writes = 0;
+        for (number, line) in import_lines(&body) {
+            let line = prepare_line(number, line, &mut settings_by_domain, &mut claimed);
+            if matches!(line, ImportLineState::Write(_)) {
+                if writes == IMPORT_WINDOW {
+                    self.write_window(&mut window, &mut out);
+                    writes = 0;
+                }
+                writes += 1;
+            }
+            window.push(line);
+        }
+        self.write_window(&mut window, &mut out);
+        if let Err(e) = out.finish() {
+            eprintln!("the import's result stream did not finish: {e}");
+        }
+    }
+
+    /// Writes the window's links and streams the results of all its lines.
+    /// A client that went away does not stop the import: every line it sent
+    /// is still written, and each write has its audit line.
+    fn write_window(&mut self, window: &mut Vec<ImportLineState>, out: &mut StreamingBody) {
+        let mut writes: Vec<&mut LineWrite> = window
+            .iter_mut()
+            .filter_map(|line| match line {
+                ImportLineState::Write(write) => Some(write.as_mut()),
+                ImportLineState::Done(_) => None,
+            })
+            .collect();
+        self.call.at_ms = unix_millis();
+        write_together(&self.links, &self.call, &mut writes);
+        let text: String = window
+            .drain(..)
+            .map(|line| match line {
+                ImportLineState::Done(result) => result.to_line(),
+                ImportLineState::Write(write) => write.result().to_line(),
+            })
+            .collect();
+        if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+            eprintln!("import results could not be sent: {e}");
+        }
+    }
+}
+
+/// One link line of an import on its way through.
+enum ImportLineState {
+    /// Refused before any KV operation (or, for a write, finished): its result.
+    Done(ImportResult),
+    /// A valid record to write (boxed: it is most of the size).
+    Write(Box<LineWrite>),
+}
+
+/// A link line being written: what to write, and what happened so far.
+struct LineWrite {
+    number: usize,
+    key: LinkKey,
+    store_key: String,
+    record: LinkRecord,
+    value: String,
+    /// Once written: the link this write replaced (`None`: it created the
+    /// link, where there was none or only a deleted link's tombstone).
+    replaced: Option<Option<Stored>>,
+    /// The new generation, when it could be read back.
+    generation: Option<u64>,
+    /// Why the line was not written.
+    error: Option<AdminError>,
+}
+
+impl LineWrite {
+    fn result(&self) -> ImportResult {
+        let (number, domain, slug) = (self.number, &self.key.domain, &self.key.slug);
+        match (&self.error, &self.replaced) {
+            (Some(e), _) => ImportResult::failed(number, Some(domain), Some(slug), e),
+            (None, Some(replaced)) => {
+                ImportResult::written(number, domain, slug, replaced.is_none())
+            }
+            (None, None) => ImportResult::failed(
+                number,
+                Some(domain),
+                Some(slug),
+                &AdminError::Conflict(format!(
+                    "the link changed {WRITE_ATTEMPTS} times during this write; retry"
+                )),
+            ),
+        }
+    }
+}
+
+/// Validates one import line: its result when refused, else the write to make.
+/// Settings are read once per domain per import.
+fn prepare_line(
     number: usize,
     line: &[u8],
     settings_by_domain: &mut HashMap<String, Result<Settings, AdminError>>,
-) -> ImportResult {
+    claimed: &mut ImportedLinks,
+) -> ImportLineState {
     let parts = match split_import_line(line) {
         Ok(parts) => parts,
-        Err(e) => return ImportResult::failed(number, None, None, &e),
+        Err(e) => return ImportLineState::Done(ImportResult::failed(number, None, None, &e)),
     };
     let (domain, slug) = (parts.domain.clone(), parts.slug.clone());
-    let failed = |e: &AdminError| ImportResult::failed(number, Some(&domain), Some(&slug), e);
+    let failed = |e: &AdminError| {
+        ImportLineState::Done(ImportResult::failed(number, Some(&domain), Some(&slug), e))
+    };
     let settings = match settings_by_domain
         .entry(domain.clone())
         .or_insert_with(|| served(&domain))
@@ -271,16 +461,148 @@ fn import_line(
         Ok(settings) => settings.clone(),
         Err(e) => return failed(e),
     };
+    let record = match record_from_import(parts, &settings.policy(&domain)) {
+        Ok(record) => record,
+        Err(e) => return failed(&e),
+    };
+    if let Err(e) = claimed.claim(&domain, &slug, number) {
+        return failed(&e);
+    }
     let key = LinkKey {
         domain: domain.clone(),
         slug: slug.clone(),
         settings,
     };
-    let written = record_from_import(parts, &key.settings.policy(&domain))
-        .and_then(|record| write_link(links, call, &key, &record, &Preconditions::default()));
-    match written {
-        Ok(written) => ImportResult::written(number, &domain, &slug, written.created),
-        Err(e) => failed(&e),
+    ImportLineState::Write(Box::new(LineWrite {
+        number,
+        store_key: key.store_key(),
+        value: to_json(&record),
+        key,
+        record,
+        replaced: None,
+        generation: None,
+        error: None,
+    }))
+}
+
+/// [`write_link`] for many links at once, with the same guarantees per link:
+/// read, then an insert that only succeeds on the version just read
+/// (insert-if-absent for a new link), re-read and retried when another writer
+/// got there first, then the new generation read back, the cache entry
+/// invalidated and the audit line written ([`committed`]). Each step is
+/// started for every link before the first is awaited (the KV store has no
+/// "wait for any"), so the window pays one KV latency per step, not one per link.
+fn write_together(links: &Links, call: &Call, writes: &mut [&mut LineWrite]) {
+    let mut pending: Vec<usize> = (0..writes.len()).collect();
+    for _ in 0..WRITE_ATTEMPTS {
+        if pending.is_empty() {
+            break;
+        }
+        let reads: Vec<_> = pending
+            .iter()
+            .map(|&i| links.start_read(&writes[i].store_key))
+            .collect();
+        let reads: Vec<_> = reads
+            .into_iter()
+            .map(|read| read.and_then(|handle| links.finish_read(handle)))
+            .collect();
+        let inserts: Vec<_> = pending
+            .iter()
+            .zip(reads)
+            .map(|(&i, read)| {
+                let current = read?;
+                let write = &writes[i];
+                let generation = current.as_ref().map(|s| s.generation);
+                let handle = links.start_write(&write.store_key, &write.value, generation)?;
+                Ok((current, handle))
+            })
+            .collect();
+        let mut lost = Vec::new();
+        for (&i, insert) in pending.iter().zip(inserts) {
+            match insert.and_then(|(current, handle)| Ok((current, links.finish_write(handle)?))) {
+                // A deleted link's tombstone was replaced on its generation: a create.
+                Ok((current, true)) => {
+                    writes[i].replaced = Some(current.filter(|s| !is_tombstone(&s.body)))
+                }
+                Ok((_, false)) => lost.push(i),
+                Err(e) => writes[i].error = Some(e),
+            }
+        }
+        pending = lost;
+    }
+    let written: Vec<usize> = (0..writes.len())
+        .filter(|&i| writes[i].replaced.is_some())
+        .collect();
+    let read_backs: Vec<_> = written
+        .iter()
+        .map(|&i| links.start_read(&writes[i].store_key).ok())
+        .collect();
+    for (&i, read_back) in written.iter().zip(read_backs) {
+        let write = &mut *writes[i];
+        let stored = read_back.and_then(|handle| links.finish_read(handle).ok().flatten());
+        write.generation = stored
+            .filter(|stored| stored.body == write.value.as_bytes())
+            .map(|stored| stored.generation);
+        let Some(replaced) = &write.replaced else {
+            continue;
+        };
+        let (action, before, old) = match replaced {
+            None => (Action::Create, None, None),
+            Some(stored) => (Action::Update, Some(stored.generation), Some(stored)),
+        };
+        committed(
+            call,
+            action,
+            &write.key,
+            (before, write.generation),
+            old,
+            Some(&write.record),
+        );
+    }
+}
+
+/// The asynchronous halves of [`Links::read_raw`], [`Links::add`] and
+/// [`Links::replace`], for [`write_together`].
+impl Links {
+    fn start_read(&self, key: &str) -> Result<PendingLookupHandle, AdminError> {
+        self.store
+            .build_lookup()
+            .execute_async(key)
+            .map_err(store_error)
+    }
+
+    /// Whatever the key holds, tombstones included.
+    fn finish_read(&self, handle: PendingLookupHandle) -> Result<Option<Stored>, AdminError> {
+        match self.store.pending_lookup_wait(handle) {
+            Ok(mut found) => Ok(Some(Stored {
+                generation: found.current_generation(),
+                body: found.take_body_bytes(),
+            })),
+            Err(KVStoreError::ItemNotFound) => Ok(None),
+            Err(e) => Err(store_error(e)),
+        }
+    }
+
+    /// Insert-if-absent (`generation` `None`), or a replacement of that generation.
+    fn start_write(
+        &self,
+        key: &str,
+        value: &str,
+        generation: Option<u64>,
+    ) -> Result<PendingInsertHandle, AdminError> {
+        let insert = self.store.build_insert();
+        let insert = match generation {
+            None => insert.mode(InsertMode::Add),
+            Some(generation) => insert.if_generation_match(generation),
+        };
+        insert
+            .execute_async(key, value.to_owned())
+            .map_err(store_error)
+    }
+
+    /// `false` when the precondition of [`Links::start_write`] no longer held.
+    fn finish_write(&self, handle: PendingInsertHandle) -> Result<bool, AdminError> {
+        precondition_held(self.store.pending_insert_wait(handle))
     }
 }
 
@@ -314,16 +636,9 @@ fn write_link(
             let generation = links.generation_of(&store_key, &value);
             let (action, before, old) = match &current {
                 None => (Action::Create, None, None),
-                Some(stored) => (Action::Update, Some(stored.generation), stored.record(key)),
+                Some(stored) => (Action::Update, Some(stored.generation), Some(stored)),
             };
-            committed(
-                call,
-                action,
-                key,
-                (before, generation),
-                old.as_ref(),
-                Some(record),
-            );
+            committed(call, action, key, (before, generation), old, Some(record));
             return Ok(Written {
                 created: current.is_none(),
                 generation,
@@ -335,31 +650,29 @@ fn write_link(
     )))
 }
 
-/// After a successful write: purge the cached entry (a cached "not found" or old
-/// record must not outlive the write), then write the audit line.
+/// After a successful write: invalidate the cached entry (a cached "not found" or
+/// old record must not outlive the write), then write the audit line.
 fn committed(
     call: &Call,
     action: Action,
     key: &LinkKey,
     generations: (Option<u64>, Option<u64>),
-    old: Option<&LinkRecord>,
+    old: Option<&Stored>,
     new: Option<&LinkRecord>,
 ) {
-    // The redirect path caches each link under its store key as surrogate key (lookup.rs).
-    let surrogate = key.store_key();
-    if let Err(e) = fastly::http::purge::purge_surrogate_key(&surrogate) {
-        eprintln!("purge of {surrogate} failed; the cached entry lives until it expires: {e}");
-    }
-    let entry = AuditEntry::new(
-        call.at_ms,
-        &call.id,
+    // Visible at once (SPEC §8), even against a source read already under way.
+    crate::lookup::invalidate(key);
+    let change = Change {
         action,
-        &key.domain,
-        &key.slug,
+        domain: &key.domain,
+        slug: &key.slug,
         generations,
-        old,
+        // As stored, even when it is no longer a valid record (SPEC §8).
+        old: old.map(|stored| stored.body.as_slice()),
         new,
-    );
+    };
+    let ip = call.ip_for_log(key.settings.ip_mode);
+    let entry = AuditEntry::change(call.at_ms, &call.id, &change, &call.caller(ip.as_deref()));
     write_line(AUDIT_LOG_ENDPOINT, &entry.to_line());
 }
 
@@ -374,18 +687,6 @@ struct Stored {
     body: Vec<u8>,
 }
 
-impl Stored {
-    /// The stored record as the redirect path reads it (`None` when it is not one).
-    fn record(&self, key: &LinkKey) -> Option<LinkRecord> {
-        parse_record(
-            &self.body,
-            Strictness::Reader,
-            &key.settings.policy(&key.domain),
-        )
-        .ok()
-    }
-}
-
 impl Links {
     fn open() -> Result<Links, AdminError> {
         match KVStore::open(LINKS_KV_STORE) {
@@ -397,7 +698,14 @@ impl Links {
         }
     }
 
+    /// The link stored under `key`; `None` when there is none or only a
+    /// deleted link's tombstone, which every reader treats as absent.
     fn read(&self, key: &str) -> Result<Option<Stored>, AdminError> {
+        Ok(self.read_raw(key)?.filter(|s| !is_tombstone(&s.body)))
+    }
+
+    /// Whatever `key` holds, tombstones included.
+    fn read_raw(&self, key: &str) -> Result<Option<Stored>, AdminError> {
         match self.store.lookup(key) {
             Ok(mut found) => Ok(Some(Stored {
                 generation: found.current_generation(),
@@ -408,8 +716,25 @@ impl Links {
         }
     }
 
-    /// Insert-if-absent; `false` when the key exists.
+    /// Insert-if-absent, where a tombstone counts as absent; `false` when a
+    /// link exists. A tombstone is replaced on its own generation, so of two
+    /// creates racing over one, only one wins.
     fn create(&self, key: &str, value: &str) -> Result<bool, AdminError> {
+        if self.add(key, value)? {
+            return Ok(true);
+        }
+        match self.read_raw(key)? {
+            Some(stored) if is_tombstone(&stored.body) => {
+                self.replace(key, value, stored.generation)
+            }
+            Some(_) => Ok(false),
+            // The tombstone expired in between.
+            None => self.add(key, value),
+        }
+    }
+
+    /// Insert-if-absent; `false` when the key holds anything.
+    fn add(&self, key: &str, value: &str) -> Result<bool, AdminError> {
         let insert = self
             .store
             .build_insert()
@@ -428,13 +753,21 @@ impl Links {
         precondition_held(insert)
     }
 
-    /// `false` when there was nothing to delete.
-    fn delete(&self, key: &str) -> Result<bool, AdminError> {
-        match self.store.delete(key) {
-            Ok(()) => Ok(true),
-            Err(KVStoreError::ItemNotFound) => Ok(false),
-            Err(e) => Err(store_error(e)),
-        }
+    /// Deletes the version `generation` by replacing it with a tombstone that
+    /// expires by itself; `false` when the key has changed since. (KV deletes
+    /// take no generation condition; see `qr_edge_core::admin::TOMBSTONE`.)
+    fn tombstone(&self, key: &str, generation: u64) -> Result<bool, AdminError> {
+        self.tombstone_for(key, generation, Duration::from_secs(TOMBSTONE_TTL_SECS))
+    }
+
+    fn tombstone_for(&self, key: &str, generation: u64, ttl: Duration) -> Result<bool, AdminError> {
+        let insert = self
+            .store
+            .build_insert()
+            .if_generation_match(generation)
+            .time_to_live(ttl)
+            .execute(key, TOMBSTONE);
+        precondition_held(insert)
     }
 
     /// The generation of the value just written, if it is still the one stored
@@ -472,10 +805,27 @@ fn link_key(domain: String, slug: String) -> Result<LinkKey, AdminError> {
     })
 }
 
+/// `GET /settings/{domain}`: the domain's effective settings and every
+/// problem found in them (SPEC §5); 503 naming the document when they cannot be read.
+fn get_settings(domain: &str) -> Result<Response, AdminError> {
+    let loaded = SettingsReader::open()
+        .load(domain)
+        .map_err(|e| AdminError::Unavailable(e.to_string()))?;
+    Ok(json(StatusCode::OK, loaded.report(domain).to_string()))
+}
+
 /// The settings of a domain this service serves (setting `domains`); others are refused,
-/// so a typo cannot create links no request will ever reach.
+/// so a typo cannot create links no request will ever reach. Settings that
+/// cannot be read refuse the request (503): they are never guessed.
 fn served(domain: &str) -> Result<Settings, AdminError> {
-    let settings = settings_for(domain);
+    served_by(&mut SettingsReader::open(), domain)
+}
+
+/// [`served`], reading through one request's settings reader (an import's many domains).
+fn served_by(reader: &mut SettingsReader, domain: &str) -> Result<Settings, AdminError> {
+    let settings = reader
+        .settings(domain)
+        .map_err(|e| AdminError::Unavailable(format!("{e}; retry later")))?;
     if settings.serves(domain) {
         Ok(settings)
     } else {
@@ -531,8 +881,8 @@ fn with_etag(response: Response, generation: Option<u64>) -> Response {
 #[cfg(test)]
 mod tests {
     //! These run inside Viceroy against the local manifest's `links` KV store:
-    //! the two conditional writes that keep concurrent writers from
-    //! overwriting each other unseen.
+    //! the conditional writes that keep concurrent writers from overwriting
+    //! (or deleting) each other unseen.
     use super::*;
 
     #[test]
@@ -562,5 +912,73 @@ mod tests {
             "the version read is gone"
         );
         assert_eq!(links.read(key).expect("read").expect("stored").body, b"b");
+    }
+
+    fn generation(links: &Links, key: &str) -> u64 {
+        links.read(key).expect("read").expect("stored").generation
+    }
+
+    #[test]
+    fn a_delete_removes_only_the_version_read() {
+        let links = Links::open().expect("the links store");
+        let key = "go.example.com/unit-delete";
+        assert!(links.create(key, "a").expect("create"));
+        let read = generation(&links, key);
+        // A write lands between the delete's read and its write.
+        assert!(links.replace(key, "b", read).expect("replace"));
+        assert!(
+            !links.tombstone(key, read).expect("tombstone"),
+            "the version read is gone: nothing is deleted"
+        );
+        assert_eq!(links.read(key).expect("read").expect("kept").body, b"b");
+        let now = generation(&links, key);
+        assert!(links.tombstone(key, now).expect("tombstone"));
+        assert!(
+            links.read(key).expect("read").is_none(),
+            "deleted for readers"
+        );
+        let raw = links.read_raw(key).expect("read").expect("the tombstone");
+        assert!(is_tombstone(&raw.body));
+        assert!(
+            !links.tombstone(key, now).expect("tombstone"),
+            "the deleted version cannot be deleted twice"
+        );
+    }
+
+    #[test]
+    fn a_create_replaces_a_tombstone_and_only_one_create_wins() {
+        let links = Links::open().expect("the links store");
+        let key = "go.example.com/unit-recreate";
+        assert!(links.create(key, "a").expect("create"));
+        let read = generation(&links, key);
+        assert!(links.tombstone(key, read).expect("tombstone"));
+        assert!(links
+            .create(key, "again")
+            .expect("create over the tombstone"));
+        assert!(
+            !links.create(key, "second").expect("create"),
+            "the tombstone is gone: the key is taken"
+        );
+        assert_eq!(
+            links.read(key).expect("read").expect("stored").body,
+            b"again"
+        );
+    }
+
+    #[test]
+    fn a_tombstone_expires_by_itself() {
+        let links = Links::open().expect("the links store");
+        let key = "go.example.com/unit-expire";
+        assert!(links.create(key, "a").expect("create"));
+        let read = generation(&links, key);
+        assert!(links
+            .tombstone_for(key, read, Duration::from_secs(1))
+            .expect("tombstone"));
+        assert!(links.read_raw(key).expect("read").is_some());
+        std::thread::sleep(Duration::from_millis(1100));
+        assert!(
+            links.read_raw(key).expect("read").is_none(),
+            "the KV time-to-live removed it"
+        );
     }
 }

@@ -1,6 +1,8 @@
 //! One client request → its response, plus the work that must wait until the
-//! response has been sent (the scan event, a background cache refresh).
+//! response has been sent (the scan event, a background cache refresh, an
+//! import's writes and streamed results).
 
+use crate::admin::Import;
 use crate::client::header;
 use crate::config::settings_for;
 use crate::lookup::{resolve, Link, LinkKey, Refresh};
@@ -17,7 +19,6 @@ use qr_edge_core::path::{
 };
 use qr_edge_core::qr::ImageFormat;
 use qr_edge_core::targeting::ScanFacts;
-use std::borrow::Cow;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A response and what follows it.
@@ -28,6 +29,19 @@ pub struct Handled {
     pub scan: Option<ScanRecord>,
     /// A stale cache entry to refresh once the response is out.
     pub refresh: Option<(Refresh, LinkKey)>,
+    /// An admin import: `response` is only its head, and the import writes
+    /// its links and streams their results as the body (SPEC §8).
+    pub import: Option<Import>,
+}
+
+impl Handled {
+    /// A response head whose body `import` streams.
+    pub fn streamed(head: Response, import: Import) -> Self {
+        Handled {
+            import: Some(import),
+            ..head.into()
+        }
+    }
 }
 
 impl From<Response> for Handled {
@@ -36,6 +50,7 @@ impl From<Response> for Handled {
             response,
             scan: None,
             refresh: None,
+            import: None,
         }
     }
 }
@@ -59,7 +74,7 @@ pub fn handle(req: Request) -> Handled {
         return Rejection::UnknownPath.into();
     }
     if route == Route::Admin {
-        return crate::admin::handle(req).into();
+        return crate::admin::handle(req);
     }
     let head = match method_class(req.get_method_str()) {
         MethodClass::Get => false,
@@ -85,7 +100,10 @@ fn public(req: Request, host: String, route: Route) -> Handled {
         )
         .into();
     }
-    let settings = settings_for(&host);
+    let settings = match settings_for(&host) {
+        Ok(settings) => settings,
+        Err(_) => return settings_unknown(&req, host, route),
+    };
     if !settings.serves(&host) {
         return Rejection::MisdirectedHost(host).into();
     }
@@ -137,21 +155,40 @@ fn link(req: Request, key: LinkKey, view: View) -> Handled {
     };
     let scan = ScanRecord {
         started_ms,
-        id: request_id(&req),
-        domain: key.domain.clone(),
-        slug: key.slug.clone(),
         decision,
         cache: resolution.cache,
         source: resolution.source,
-        method: req.get_method_str().to_owned(),
-        visitor,
-        referer: header(&req, "referer").map(Cow::into_owned),
         ip_mode: key.settings.ip_mode,
+        ..ScanRecord::of(&req, key.domain.clone(), key.slug.clone(), visitor)
     };
     Handled {
         response,
         scan: Some(scan),
         refresh,
+        import: None,
+    }
+}
+
+/// The domain's settings cannot be read (SPEC §5, failing closed): nothing
+/// that depends on them is answered from guesses. Redirects, images and pages
+/// are 503 with `Retry-After`; a scan is still logged, without an IP (the
+/// domain's `ip_mode` is unknown).
+fn settings_unknown(req: &Request, host: String, route: Route) -> Handled {
+    let decision = decide::unavailable(None);
+    let response = for_decision(&decision, CacheState::None);
+    let scan = match route {
+        Route::Link {
+            slug,
+            view: View::Redirect | View::Preview,
+        } => Some(ScanRecord {
+            decision,
+            ..ScanRecord::of(req, host, slug, client::visitor(req))
+        }),
+        _ => None,
+    };
+    Handled {
+        scan,
+        ..response.into()
     }
 }
 

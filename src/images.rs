@@ -40,6 +40,7 @@ pub fn respond(req: &Request, key: &LinkKey, format: ImageFormat) -> Handled {
         response,
         scan: None,
         refresh: resolution.refresh.map(|r| (r, key.clone())),
+        import: None,
     }
 }
 

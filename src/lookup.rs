@@ -1,10 +1,11 @@
 //! Link resolution (SPEC §4): the Fastly cache, then the `links` KV store, then
 //! the `origin` backend. Records and "not found" are cached under
 //! `{domain}/{slug}`; stale entries are served while one request refreshes
-//! them, or when every source fails.
+//! them, or when every source fails. [`invalidate`] makes an admin write
+//! visible at once (SPEC §8), even against a source read already under way.
 
 use crate::resources::{LINKS_KV_STORE, ORIGIN_BACKEND};
-use fastly::cache::core::{Found, Transaction};
+use fastly::cache::core::{self, Found, Transaction};
 use fastly::kv_store::KVStoreError;
 use fastly::{Backend, KVStore, Request};
 use qr_edge_core::freshness::{CacheState, Freshness, Source, Windows};
@@ -174,7 +175,11 @@ fn fetch(key: &LinkKey) -> Result<(Link, Source), SourceError> {
         asked = Source::Kv;
         match store.lookup(&key.store_key()) {
             Ok(mut found) => {
-                return parse(key, &found.take_body_bytes(), Source::Kv).map(|l| (l, Source::Kv))
+                let body = found.take_body_bytes();
+                // A deleted link's tombstone (admin.rs, `DELETE`) is a KV miss.
+                if !qr_edge_core::admin::is_tombstone(&body) {
+                    return parse(key, &body, Source::Kv).map(|l| (l, Source::Kv));
+                }
             }
             Err(KVStoreError::ItemNotFound) => {}
             Err(e) => return Err(SourceError::Kv(e)),
@@ -222,7 +227,8 @@ fn parse(key: &LinkKey, body: &[u8], source: Source) -> Result<Link, SourceError
         .map_err(|e| SourceError::InvalidRecord(source, e.to_string()))
 }
 
-/// Cache entry body: `N` for "not found", `R` + record JSON for a record.
+/// Cache entry body: `N` for "not found", `R` + record JSON for a record
+/// ([`HIDDEN`] is the third kind, written only by [`invalidate`]).
 fn encode(link: &Link) -> Vec<u8> {
     match link {
         Link::NotFound => b"N".to_vec(),
@@ -241,6 +247,7 @@ fn decode(key: &LinkKey, found: &Found) -> Option<Link> {
     match body.split_first() {
         Some((b'N', _)) => Some(Link::NotFound),
         Some((b'R', json)) => parse(key, json, Source::Cache).ok(),
+        // `HIDDEN` (or anything else) is "nothing cached": go to the sources.
         _ => None,
     }
 }
@@ -267,6 +274,79 @@ fn store(key: &LinkKey, txn: Transaction, link: &Link) {
         });
     if let Err(e) = written {
         eprintln!("cache insert of {surrogate} failed: {e}");
+    }
+}
+
+/// The body of an entry that hides whatever was cached before it.
+const HIDDEN: &[u8] = b"H";
+
+/// Makes an admin write of `key` visible at once (SPEC §8): once this returns,
+/// no lookup at this POP serves what was cached before the write, not even an
+/// entry inserted later by a source read that began before the write. Call it
+/// after the KV write has succeeded and before answering.
+///
+/// A purge alone is not enough, because every source read that may insert runs
+/// under a cache obligation that a purge leaves in place: a scan that missed
+/// (or a background refresh of a stale entry) reads the old record, the purge
+/// passes, then the scan inserts the old record for `cache_ttl`. So:
+///
+/// 1. Hide: overwrite the entry with a [`HIDDEN`] entry, born expired. A
+///    non-transactional insert replaces the item at once (a purge may take
+///    ~150 ms to land in production), and an expired item is not usable, so
+///    transactional lookups now collapse on any obligation still outstanding
+///    instead of being served stale.
+/// 2. Wait: a transactional lookup of our own blocks, by request collapsing,
+///    until the one outstanding obligation (if any) is fulfilled or given up.
+///    Every obligation that existed before step 1 is then finished.
+/// 3. If that read inserted something, hide it again; if we were handed the
+///    obligation instead, nothing was inserted since step 1: give it back.
+///    Either way, whatever is inserted from now on comes from a source read
+///    that began after the KV write, so it holds the new record.
+/// 4. Purge the surrogate key for the other POPs (eventual, and at this POP a
+///    no-op for correctness).
+///
+/// The wait is at most one source read, bounded by the origin backend's
+/// timeouts; it usually costs nothing (no read is under way).
+pub fn invalidate(key: &LinkKey) {
+    let cache_key = key.store_key();
+    hide(&cache_key);
+    match Transaction::lookup(cache_key.clone().into_bytes().into()).execute() {
+        Ok(txn) => {
+            if txn.found().is_some() {
+                hide(&cache_key);
+            }
+            if txn.must_insert_or_update() {
+                if let Err(e) = txn.cancel_insert_or_update() {
+                    eprintln!("giving back the cache obligation of {cache_key} failed: {e}");
+                }
+            }
+        }
+        Err(e) => {
+            eprintln!("cache lookup of {cache_key} after a write failed: {e}");
+            hide(&cache_key);
+        }
+    }
+    if let Err(e) = fastly::http::purge::purge_surrogate_key(&cache_key) {
+        eprintln!("purge of {cache_key} failed; other POPs keep it until it expires: {e}");
+    }
+}
+
+/// Overwrites `cache_key` with a [`HIDDEN`] entry that is already expired (an
+/// initial age past its max age, as Viceroy's own "immediately stale" test
+/// does), so no lookup can use it.
+fn hide(cache_key: &str) {
+    let written = core::insert(cache_key.as_bytes().to_vec().into(), Duration::from_secs(1))
+        .initial_age(Duration::from_secs(2))
+        .surrogate_keys([cache_key])
+        .known_length(HIDDEN.len() as u64)
+        .execute()
+        .map_err(|e| e.to_string())
+        .and_then(|mut writer| {
+            writer.write_all(HIDDEN).map_err(|e| e.to_string())?;
+            writer.finish().map_err(|e| e.to_string())
+        });
+    if let Err(e) = written {
+        eprintln!("hiding the cache entry of {cache_key} failed: {e}");
     }
 }
 
@@ -298,6 +378,25 @@ mod tests {
             (CacheState::Hit, Source::Cache)
         );
         assert_eq!(second.link, Some(Link::Found(record)));
+    }
+
+    #[test]
+    fn after_invalidate_the_next_lookup_goes_to_the_sources() {
+        let cached = resolve(&key("menu")).link;
+        assert!(
+            matches!(cached, Some(Link::Found(_))),
+            "menu is in fixtures/links.json"
+        );
+        assert_eq!(resolve(&key("menu")).cache, CacheState::Hit);
+        invalidate(&key("menu"));
+        let after = resolve(&key("menu"));
+        assert_eq!((after.cache, after.source), (CacheState::Miss, Source::Kv));
+        assert_eq!(after.link, cached);
+        assert_eq!(
+            resolve(&key("menu")).cache,
+            CacheState::Hit,
+            "and is cached again"
+        );
     }
 
     #[test]

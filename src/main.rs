@@ -22,7 +22,11 @@ fn main() {
     let started = Instant::now();
     let handled = handler::handle(Request::from_client());
 
-    handled.response.send_to_client();
+    match handled.import {
+        // An admin import: its head now, then one result line per link as it is written.
+        Some(import) => import.stream(handled.response.stream_to_client()),
+        None => handled.response.send_to_client(),
+    }
     let elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
 
     if let Some(scan) = handled.scan {

@@ -39,6 +39,24 @@ pub struct ScanRecord {
 }
 
 impl ScanRecord {
+    /// The record of a scan of `domain`/`slug` that nothing has been decided
+    /// for yet: unavailable, nothing looked up, no IP logged. Callers fill in what they know.
+    pub fn of(req: &fastly::Request, domain: String, slug: String, visitor: Visitor) -> ScanRecord {
+        ScanRecord {
+            started_ms: crate::handler::unix_millis(),
+            id: crate::handler::request_id(req),
+            domain,
+            slug,
+            decision: qr_edge_core::decide::unavailable(None),
+            cache: CacheState::None,
+            source: Source::None,
+            method: req.get_method_str().to_owned(),
+            visitor,
+            referer: crate::client::header(req, "referer").map(std::borrow::Cow::into_owned),
+            ip_mode: IpMode::None,
+        }
+    }
+
     /// Writes the event line; `elapsed_us` is the time until the response was sent.
     pub fn write(self, elapsed_us: u64, salt: impl FnOnce() -> Option<Vec<u8>>) {
         let salt = if self.ip_mode == IpMode::Hash {

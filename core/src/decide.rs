@@ -2,7 +2,7 @@
 //! disabled → validity window → rules → split → default, then query forwarding.
 
 use crate::clock::parse_rfc3339;
-use crate::record::{LinkRecord, LinkStatus};
+use crate::record::{ForwardQuery, LinkRecord, LinkStatus};
 use crate::targeting::{choose, ScanFacts};
 use serde::Serialize;
 use std::fmt;
@@ -94,11 +94,7 @@ pub fn decide(record: &LinkRecord, scan: &ScanFacts<'_>) -> Decision {
         };
     }
     let (url, rule) = choose(record, scan);
-    let location = if record.forward_query {
-        merge_query(url, scan.query)
-    } else {
-        location_value(url)
-    };
+    let location = forward_query(url, scan.query, &record.forward_query);
     Decision {
         outcome: Outcome::Redirect,
         status: record.code,
@@ -163,27 +159,23 @@ pub fn location_value(url: &str) -> String {
     }
 }
 
-/// Merges the scan's query string into the destination's; scan parameters
-/// win on a name clash. Without scan parameters the destination is unchanged.
-pub fn merge_query(destination: &str, scan_query: &str) -> String {
-    let scan: Vec<(String, String)> = url::form_urlencoded::parse(scan_query.as_bytes())
-        .into_owned()
-        .collect();
+/// Appends the scan's parameters that `forward` lets through to the
+/// destination's query. A parameter the destination already names is
+/// dropped: a scan may add parameters, never replace the owner's (no
+/// `?next=https://evil.test/` smuggled over an owner's `next`). The
+/// destination's own query is kept byte for byte.
+pub fn forward_query(destination: &str, scan_query: &str, forward: &ForwardQuery) -> String {
     let Ok(mut url) = url::Url::parse(destination) else {
         return location_value(destination);
     };
-    if scan.is_empty() {
-        return url.into();
-    }
-    let kept: Vec<(String, String)> = url
-        .query_pairs()
+    let owned: Vec<String> = url.query_pairs().map(|(name, _)| name.into_owned()).collect();
+    let forwarded: Vec<(String, String)> = url::form_urlencoded::parse(scan_query.as_bytes())
         .into_owned()
-        .filter(|(name, _)| !scan.iter().any(|(n, _)| n == name))
+        .filter(|(name, _)| forward.forwards(name) && !owned.contains(name))
         .collect();
-    url.query_pairs_mut()
-        .clear()
-        .extend_pairs(kept)
-        .extend_pairs(scan);
+    if !forwarded.is_empty() {
+        url.query_pairs_mut().extend_pairs(forwarded);
+    }
     url.into()
 }
 
@@ -196,10 +188,7 @@ mod tests {
     const NOW: i64 = 1_772_323_200_000; // 2026-03-01T00:00:00Z
 
     fn decide_json(json: &str, query: &str) -> Decision {
-        let policy = DestinationPolicy {
-            short_domain: "go.example.com",
-            allowed_hosts: None,
-        };
+        let policy = DestinationPolicy::open("go.example.com");
         let record = parse_record(json.as_bytes(), Strictness::Reader, &policy).unwrap();
         let visitor = Visitor::classify(None, None, None, false, Geo::default(), None);
         decide(
@@ -265,25 +254,37 @@ mod tests {
     }
 
     #[test]
-    fn query_is_merged_and_scan_wins() {
+    fn scan_parameters_are_appended_but_never_replace_the_owners() {
+        let all = ForwardQuery::default();
         assert_eq!(
-            merge_query("https://example.com/p?a=1&b=2#frag", "b=3&c=4"),
-            "https://example.com/p?a=1&b=3&c=4#frag"
+            forward_query("https://example.com/p?a=1&b=2#frag", "b=3&c=4", &all),
+            "https://example.com/p?a=1&b=2&c=4#frag"
         );
         assert_eq!(
-            merge_query("https://example.com/p?a=%20", ""),
+            forward_query("https://example.com/spring?next=%2Fhome", "next=https%3A%2F%2Fevil.test%2F", &all),
+            "https://example.com/spring?next=%2Fhome"
+        );
+        assert_eq!(
+            forward_query("https://example.com/p?a=%20", "", &all),
             "https://example.com/p?a=%20"
+        );
+        let named = ForwardQuery::Named(vec!["utm_*".into(), "gclid".into()]);
+        assert_eq!(
+            forward_query("https://example.com/p", "utm_source=qr&next=x&gclid=1&gclid2=2", &named),
+            "https://example.com/p?utm_source=qr&gclid=1"
         );
         let d = decide_json(
             r#"{"url":"https://example.com/x?k=v","forward_query":false}"#,
             "utm=1",
         );
         assert_eq!(d.location.as_deref(), Some("https://example.com/x?k=v"));
-        let d = decide_json(r#"{"url":"https://example.com/x?k=v"}"#, "utm=1");
+        let d = decide_json(r#"{"url":"https://example.com/x?k=v"}"#, "utm=1&k=evil");
         assert_eq!(
             d.location.as_deref(),
             Some("https://example.com/x?k=v&utm=1")
         );
+        let d = decide_json(r#"{"url":"https://example.com/x","forward_query":["utm_*"]}"#, "utm_medium=print&x=1");
+        assert_eq!(d.location.as_deref(), Some("https://example.com/x?utm_medium=print"));
     }
 
     #[test]

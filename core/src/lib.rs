@@ -8,6 +8,7 @@ pub mod admin;
 pub mod clock;
 pub mod conditional;
 pub mod decide;
+pub mod destination;
 pub mod freshness;
 pub mod pages;
 pub mod path;

@@ -29,6 +29,16 @@ impl IpMode {
             _ => None,
         }
     }
+
+    /// The setting value naming this mode.
+    pub fn name(self) -> &'static str {
+        match self {
+            IpMode::Truncate => "truncate",
+            IpMode::Hash => "hash",
+            IpMode::Full => "full",
+            IpMode::None => "none",
+        }
+    }
 }
 
 /// The `ip` field of a scan event. In `hash` mode without a salt the address is

@@ -7,18 +7,19 @@
 //! host the owner has not allowed.
 
 use crate::clock::parse_rfc3339;
-use crate::settings::HostPattern;
+pub use crate::destination::{DestinationPolicy, MAX_URL_LEN};
+use crate::destination::validate_destination;
 use crate::visitor::is_primary_subtag;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// Longest destination URL in bytes.
-pub const MAX_URL_LEN: usize = 2048;
 /// Largest record body accepted from any source.
 pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
 /// Most rules, split entries, tags, or values in one condition.
 pub const MAX_LIST_LEN: usize = 256;
+/// Longest parameter name or prefix in `forward_query`.
+pub const MAX_PARAMETER_NAME_LEN: usize = 256;
 /// Largest split weight.
 pub const MAX_WEIGHT: u32 = 1_000_000;
 /// Redirect codes a record may ask for.
@@ -44,9 +45,9 @@ pub struct LinkRecord {
     /// Redirect status code for rule, split and default destinations.
     #[serde(default = "default_code")]
     pub code: u16,
-    /// Merge the scan's query string into the destination's.
-    #[serde(default = "default_true")]
-    pub forward_query: bool,
+    /// Which scan parameters are appended to the destination's query.
+    #[serde(default)]
+    pub forward_query: ForwardQuery,
     /// Start of the validity window (RFC 3339), inclusive.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valid_from: Option<String>,
@@ -143,8 +144,52 @@ fn default_code() -> u16 {
     302
 }
 
-fn default_true() -> bool {
-    true
+/// `forward_query`: which of a scan's query parameters reach the
+/// destination. A parameter the destination's URL already names is never
+/// forwarded, so a scan can add parameters but never replace the owner's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ForwardQuery {
+    /// `true` (the default): every parameter; `false`: none.
+    Every(bool),
+    /// The named parameters; a name ending in `*` is a prefix (`utm_*`).
+    Named(Vec<String>),
+}
+
+impl Default for ForwardQuery {
+    fn default() -> Self {
+        ForwardQuery::Every(true)
+    }
+}
+
+impl ForwardQuery {
+    /// Whether a scan parameter of this name is forwarded.
+    pub fn forwards(&self, name: &str) -> bool {
+        match self {
+            ForwardQuery::Every(all) => *all,
+            ForwardQuery::Named(names) => names.iter().any(|pattern| match pattern.strip_suffix('*') {
+                Some(prefix) => name.starts_with(prefix),
+                None => name == pattern,
+            }),
+        }
+    }
+
+    fn validate(&self) -> Result<(), RecordError> {
+        let ForwardQuery::Named(names) = self else {
+            return Ok(());
+        };
+        bounded_len("forward_query", names.len())?;
+        for (i, name) in names.iter().enumerate() {
+            let stem = name.strip_suffix('*').unwrap_or(name);
+            if name.is_empty() || stem.contains('*') || name.len() > MAX_PARAMETER_NAME_LEN {
+                return Err(RecordError::new(
+                    format!("forward_query[{i}]"),
+                    "must be a parameter name of 1 to 256 bytes, or a prefix ending in * such as utm_*",
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// How strictly to read a record.
@@ -154,15 +199,6 @@ pub enum Strictness {
     Reader,
     /// Admin API: unknown fields are errors.
     Admin,
-}
-
-/// What the destination URLs of a record may be.
-#[derive(Debug, Clone, Copy)]
-pub struct DestinationPolicy<'a> {
-    /// The short-link domain itself, never a destination (no loops).
-    pub short_domain: &'a str,
-    /// Allowed destination hosts; `None` allows any.
-    pub allowed_hosts: Option<&'a [HostPattern]>,
 }
 
 /// A record rejected, naming the field (`rules[0].when.country`) and the problem.
@@ -279,7 +315,7 @@ impl LinkRecord {
             url: url.into(),
             status: LinkStatus::Active,
             code: default_code(),
-            forward_query: true,
+            forward_query: ForwardQuery::default(),
             valid_from: None,
             valid_until: None,
             expired_url: None,
@@ -296,13 +332,14 @@ impl LinkRecord {
         strictness: Strictness,
         policy: &DestinationPolicy<'_>,
     ) -> Result<(), RecordError> {
-        validate_destination("url", &self.url, policy)?;
+        destination("url", &self.url, policy)?;
         if !ALLOWED_CODES.contains(&self.code) {
             return Err(RecordError::new(
                 "code",
                 "must be one of 301, 302, 303, 307, 308",
             ));
         }
+        self.forward_query.validate()?;
         let from = optional_time("valid_from", self.valid_from.as_deref())?;
         let until = optional_time("valid_until", self.valid_until.as_deref())?;
         if let (Some(from), Some(until)) = (from, until) {
@@ -311,17 +348,17 @@ impl LinkRecord {
             }
         }
         if let Some(expired) = &self.expired_url {
-            validate_destination("expired_url", expired, policy)?;
+            destination("expired_url", expired, policy)?;
         }
         bounded_len("rules", self.rules.len())?;
         for (i, rule) in self.rules.iter().enumerate() {
-            validate_destination(&format!("rules[{i}].url"), &rule.url, policy)?;
+            destination(&format!("rules[{i}].url"), &rule.url, policy)?;
             rule.when
                 .validate(&format!("rules[{i}].when"), strictness)?;
         }
         bounded_len("split", self.split.len())?;
         for (i, entry) in self.split.iter().enumerate() {
-            validate_destination(&format!("split[{i}].url"), &entry.url, policy)?;
+            destination(&format!("split[{i}].url"), &entry.url, policy)?;
             if entry.weight > MAX_WEIGHT {
                 return Err(RecordError::new(
                     format!("split[{i}].weight"),
@@ -334,6 +371,28 @@ impl LinkRecord {
                 "split",
                 "at least one weight must be above 0",
             ));
+        }
+        // SPEC §8: the owner's free text is capped for admin writes (an audit
+        // line carries a record twice). Readers keep serving records stored
+        // before the caps: notes and tags never change where a scan goes.
+        if strictness == Strictness::Admin {
+            const MAX_NOTE_CHARS: usize = 1000;
+            const MAX_TAGS: usize = 32;
+            const MAX_TAG_CHARS: usize = 64;
+            if let Some(note) = &self.note {
+                if note.chars().count() > MAX_NOTE_CHARS {
+                    return Err(RecordError::new("note", "is longer than 1000 characters"));
+                }
+            }
+            if self.tags.len() > MAX_TAGS {
+                return Err(RecordError::new("tags", "has more than 32 entries"));
+            }
+            if let Some(i) = self.tags.iter().position(|t| t.chars().count() > MAX_TAG_CHARS) {
+                return Err(RecordError::new(
+                    format!("tags[{i}]"),
+                    "is longer than 64 characters",
+                ));
+            }
         }
         bounded_len("tags", self.tags.len())?;
         Ok(())
@@ -470,52 +529,17 @@ pub fn is_region_code(value: &str) -> bool {
         && sub.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
-/// Checks one destination URL: absolute http(s), at most 2048 bytes, no
-/// user-info or control characters, host allowed and not the short domain.
-pub fn validate_destination(
-    field: &str,
-    url: &str,
-    policy: &DestinationPolicy<'_>,
-) -> Result<(), RecordError> {
-    let reject = |problem: &str| Err(RecordError::new(field, problem));
-    if url.len() > MAX_URL_LEN {
-        return reject("is longer than 2048 bytes");
-    }
-    if url.bytes().any(|b| b <= b' ' || b == 0x7f) {
-        return reject("contains spaces or control characters");
-    }
-    let Ok(parsed) = url::Url::parse(url) else {
-        return reject("is not an absolute URL");
-    };
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return reject("must be an http or https URL");
-    }
-    if !parsed.username().is_empty() || parsed.password().is_some() {
-        return reject("must not contain user-info");
-    }
-    let Some(host) = parsed.host_str().map(str::to_ascii_lowercase) else {
-        return reject("has no host");
-    };
-    let host = host.strip_suffix('.').unwrap_or(&host);
-    if host == policy.short_domain {
-        return reject("points at the short-link domain itself (a redirect loop)");
-    }
-    if let Some(allowed) = policy.allowed_hosts {
-        if !allowed.iter().any(|pattern| pattern.matches(host)) {
-            return reject(&format!("host {host} is not in destination_hosts"));
-        }
-    }
-    Ok(())
+/// One destination of a record, checked against the policy.
+fn destination(field: &str, url: &str, policy: &DestinationPolicy<'_>) -> Result<(), RecordError> {
+    validate_destination(field, url, policy).map_err(|e| RecordError::new(e.field, e.problem))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::destination::HostPattern;
 
-    const ANY: DestinationPolicy<'static> = DestinationPolicy {
-        short_domain: "go.example.com",
-        allowed_hosts: None,
-    };
+    const ANY: DestinationPolicy<'static> = DestinationPolicy::open("go.example.com");
 
     fn admin(body: &str) -> Result<LinkRecord, RecordError> {
         parse_record(body.as_bytes(), Strictness::Admin, &ANY)
@@ -534,7 +558,7 @@ mod tests {
         let record = admin(r#"{"url":"https://example.com/spring"}"#).unwrap();
         assert_eq!(record, LinkRecord::to("https://example.com/spring"));
         assert_eq!(record.code, 302);
-        assert!(record.forward_query);
+        assert_eq!(record.forward_query, ForwardQuery::default());
         assert_eq!(record.status, LinkStatus::Active);
     }
 
@@ -635,8 +659,8 @@ mod tests {
             HostPattern::parse("*.shop.example").unwrap(),
         ];
         let policy = DestinationPolicy {
-            short_domain: "go.example.com",
             allowed_hosts: Some(&patterns),
+            ..DestinationPolicy::open("go.example.com")
         };
         let check = |body: &str| parse_record(body.as_bytes(), Strictness::Reader, &policy);
         assert!(check(r#"{"url":"https://example.com/x"}"#).is_ok());
@@ -781,6 +805,22 @@ mod tests {
         );
         assert!(admin(&rule(r#"{"country":["de"],"continent":["eu"],"region":["US-CA"],"os":["iOS"],"device":["mobile"],"language":["FR"],"after":"2026-01-01T00:00:00Z","before":"2027-01-01T00:00:00+02:00","query":{"src":"print"}}"#)).is_ok());
         assert!(admin(&rule("{}")).is_ok());
+    }
+
+    #[test]
+    fn forward_query_is_a_flag_or_a_list_of_names_and_prefixes() {
+        let with = |value: &str| admin(&format!(r#"{{"url":"https://example.com/","forward_query":{value}}}"#));
+        let named = with(r#"["utm_*","gclid"]"#).unwrap().forward_query;
+        assert!(named.forwards("utm_source") && named.forwards("gclid"));
+        assert!(!named.forwards("gclid2") && !named.forwards("next"));
+        assert!(!with("false").unwrap().forward_query.forwards("a"));
+        assert!(with("true").unwrap().forward_query.forwards("a"));
+        assert_eq!(field_of(with(r#"["a","u*m"]"#)), "forward_query[1]");
+        assert_eq!(field_of(with(r#"[""]"#)), "forward_query[0]");
+        assert_eq!(field_of(with(r#""utm_*""#)), "forward_query");
+        assert_eq!(field_of(with("[1]")), "forward_query");
+        let round = with(r#"["utm_*"]"#).unwrap();
+        assert!(serde_json::to_string(&round).unwrap().contains(r#""forward_query":["utm_*"]"#));
     }
 
     #[test]

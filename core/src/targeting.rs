@@ -124,10 +124,7 @@ mod tests {
     use crate::visitor::{DeviceClass, Geo, Os};
 
     fn record(json: &str) -> LinkRecord {
-        let policy = DestinationPolicy {
-            short_domain: "go.example.com",
-            allowed_hosts: None,
-        };
+        let policy = DestinationPolicy::open("go.example.com");
         parse_record(json.as_bytes(), Strictness::Reader, &policy).unwrap()
     }
 

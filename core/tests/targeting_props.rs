@@ -567,7 +567,7 @@ proptest! {
     /// keeps such a record, but must not widen the rule by ignoring the condition).
     #[test]
     fn unknown_conditions_never_hold(v in arb_visitor()) {
-        let policy = DestinationPolicy { short_domain: "go.example.com", allowed_hosts: None };
+        let policy = DestinationPolicy::open("go.example.com");
         let record = parse_record(
             br#"{"url":"https://example.com/d","rules":[{"when":{"carrier":["x"]},"url":"https://example.com/r"}]}"#,
             Strictness::Reader,

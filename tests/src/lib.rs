@@ -4,10 +4,12 @@
 //! and reads the log lines (`scans :: {json}`) Viceroy prints.
 
 pub mod client;
+pub mod limits;
 pub mod origin;
 pub mod service;
 
 pub use client::{Reply, Req};
+pub use limits::RequestCost;
 pub use origin::{Behaviour, Origin};
 pub use service::{Service, ServiceConfig};
 

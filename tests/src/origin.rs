@@ -1,6 +1,6 @@
 //! A real link origin on loopback for one test: it answers
 //! `GET /links/{domain}/{slug}` from records the test puts in, and can be
-//! switched to answer 5xx, hang, send garbage, or be down altogether.
+//! switched to answer slowly, answer 5xx, hang, send garbage, or be down altogether.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -15,6 +15,9 @@ use std::time::Duration;
 pub enum Behaviour {
     /// 200 with the record put for the key, else 404.
     Serve,
+    /// As `Serve`, with the record as it was when the request arrived, but
+    /// answered only after this long: a slow source read in flight.
+    Delay(Duration),
     /// This status, with a small body.
     Status(u16),
     /// Accept, then say nothing for this long.
@@ -171,11 +174,16 @@ fn answer(mut stream: TcpStream, state: &Mutex<State>) {
         let key = path.strip_prefix("/links/").unwrap_or("");
         (s.behaviour.clone(), s.records.get(key).cloned())
     };
+    let served = |record: Option<String>| match record {
+        Some(r) => (200, r),
+        None => (404, r#"{"error":"not found"}"#.to_owned()),
+    };
     let (status, body) = match behaviour {
-        Behaviour::Serve => match record {
-            Some(r) => (200, r),
-            None => (404, r#"{"error":"not found"}"#.to_owned()),
-        },
+        Behaviour::Serve => served(record),
+        Behaviour::Delay(d) => {
+            thread::sleep(d);
+            served(record)
+        }
         Behaviour::Status(code) => (code, r#"{"error":"scripted"}"#.to_owned()),
         Behaviour::Hang(d) => {
             thread::sleep(d);

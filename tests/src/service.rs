@@ -1,8 +1,11 @@
 //! One Viceroy process running the real wasm with a configuration of the
 //! test's own: links in the KV store, settings, secrets, an origin backend, and
-//! the fixture geolocation and device-detection data.
+//! the fixture geolocation and device-detection data. Every request it runs is
+//! held to Fastly's per-request limits, read from Viceroy's hostcall trace
+//! (crate::limits, issue 11).
 
 use crate::client::{send_raw, Reply, Req};
+use crate::limits::{RequestCost, Tracker};
 use crate::repo_root;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -19,7 +22,8 @@ use std::time::{Duration, Instant};
 pub struct ServiceConfig {
     /// `links` KV store entries; `None` leaves the store out.
     pub kv: Option<Vec<(String, String)>>,
-    /// `settings` config store entries; `None` leaves the store out.
+    /// `settings` config store entries (`defaults`, `{domain}` → JSON document
+    /// text); `None` leaves the store out.
     pub settings: Option<Vec<(String, String)>>,
     /// `secrets` secret store entries; `None` leaves the store out.
     pub secrets: Option<Vec<(String, String)>>,
@@ -65,11 +69,32 @@ impl ServiceConfig {
         self
     }
 
-    /// Adds a setting.
-    pub fn setting(mut self, key: &str, value: &str) -> Self {
-        self.settings
-            .get_or_insert_with(Vec::new)
-            .push((key.into(), value.into()));
+    /// Sets a field of the `defaults` settings document.
+    pub fn setting(self, field: &str, value: serde_json::Value) -> Self {
+        self.domain_setting("defaults", field, value)
+    }
+
+    /// Sets a field of one domain's settings document (`document` is the
+    /// config-store key: the domain, or `defaults`).
+    pub fn domain_setting(mut self, document: &str, field: &str, value: serde_json::Value) -> Self {
+        let docs = self.settings.get_or_insert_with(Vec::new);
+        let mut object = match docs.iter().position(|(key, _)| key == document) {
+            Some(i) => match serde_json::from_str(&docs.remove(i).1) {
+                Ok(serde_json::Value::Object(object)) => object,
+                _ => serde_json::Map::new(),
+            },
+            None => serde_json::Map::new(),
+        };
+        object.insert(field.into(), value);
+        docs.push((document.into(), serde_json::Value::Object(object).to_string()));
+        self
+    }
+
+    /// Stores a settings document exactly as given, valid or not.
+    pub fn settings_document(mut self, key: &str, text: &str) -> Self {
+        let docs = self.settings.get_or_insert_with(Vec::new);
+        docs.retain(|(k, _)| k != key);
+        docs.push((key.into(), text.into()));
         self
     }
 
@@ -168,18 +193,33 @@ fn quote(text: &str) -> String {
     serde_json::Value::from(text).to_string()
 }
 
-/// A running Viceroy; killed when dropped.
+/// A running Viceroy; killed when dropped. Every request it runs is held to
+/// Fastly's per-request limits (crate::limits): dropping the service fails
+/// the test if one of its requests broke one.
 pub struct Service {
     child: Child,
     addr: SocketAddr,
     lines: Arc<Mutex<Vec<String>>>,
     dir: PathBuf,
+    /// Per-request costs from Viceroy's hostcall trace.
+    tracker: Arc<Mutex<Tracker>>,
+    /// When the last line of Viceroy's output was read.
+    last_line: Arc<Mutex<Instant>>,
+    /// The threads reading Viceroy's stdout and stderr.
+    readers: Vec<thread::JoinHandle<()>>,
 }
 
 static NEXT_DIR: AtomicUsize = AtomicUsize::new(0);
 
 impl Service {
     /// Starts Viceroy and waits until it listens.
+    ///
+    /// Viceroy runs with `-vvv`, which traces every hostcall with its request
+    /// id; the reader threads count them per request as the lines arrive
+    /// (crate::limits::Tracker) and keep only what `viceroy -v` would print,
+    /// so `log()` and the endpoint lines are as before and memory stays
+    /// bounded however many requests a test sends. `RUST_LOG` would override
+    /// `-vvv` (and `RUST_LOG_PRETTY` change the format), so neither is passed on.
     pub fn start(config: ServiceConfig) -> Service {
         assert!(
             config.wasm.exists(),
@@ -197,41 +237,60 @@ impl Service {
         std::fs::write(&toml_path, &toml).expect("write fastly.toml");
         let viceroy = std::env::var("VICEROY").unwrap_or_else(|_| "viceroy".into());
         let mut child = Command::new(&viceroy)
-            .arg("-v")
+            .arg("-vvv")
             .arg("-C")
             .arg(&toml_path)
             .arg("--addr")
             .arg("127.0.0.1:0")
             .arg(&config.wasm)
+            .env_remove("RUST_LOG")
+            .env_remove("RUST_LOG_PRETTY")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {viceroy}: {e} (scripts/test installs it)"));
         let lines = Arc::new(Mutex::new(Vec::new()));
+        // Viceroy's tokio runtime has one worker thread per core.
+        let workers = thread::available_parallelism().map_or(1, |n| n.get());
+        let tracker = Arc::new(Mutex::new(Tracker::new(workers)));
+        let last_line = Arc::new(Mutex::new(Instant::now()));
         let (tx, rx) = mpsc::channel();
-        for stream in [
-            child
-                .stdout
-                .take()
-                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-            child
-                .stderr
-                .take()
-                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let (lines, tx) = (lines.clone(), tx.clone());
-            thread::spawn(move || {
+        let mut readers = Vec::new();
+        for (stream, timed) in [
+            (
+                child
+                    .stdout
+                    .take()
+                    .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+                true,
+            ),
+            (
+                child
+                    .stderr
+                    .take()
+                    .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+                false,
+            ),
+        ] {
+            let Some(stream) = stream else { continue };
+            let (lines, tracker, last_line, tx) =
+                (lines.clone(), tracker.clone(), last_line.clone(), tx.clone());
+            readers.push(thread::spawn(move || {
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
                     if let Some(addr) = line.split("Listening on http://").nth(1) {
                         let _ = tx.send(addr.trim().to_owned());
                     }
-                    lines.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+                    let keep = tracker
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .observe(&line, timed);
+                    if keep {
+                        lines.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+                    }
+                    *last_line.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
                 }
-            });
+            }));
         }
         let addr = match rx.recv_timeout(Duration::from_secs(60)) {
             Ok(addr) => addr.parse().expect("listening address"),
@@ -246,6 +305,109 @@ impl Service {
             addr,
             lines,
             dir,
+            tracker,
+            last_line,
+            readers,
+        }
+    }
+
+    /// What each request has cost so far (crate::limits::RequestCost), in the
+    /// order Viceroy completed them, then those still running. Waits first
+    /// (up to 5 s) until no request is running and Viceroy's output is read.
+    pub fn request_costs(&self) -> Vec<RequestCost> {
+        self.settle(Duration::from_secs(5));
+        self.tracker
+            .lock()
+            .map(|t| t.costs())
+            .unwrap_or_default()
+    }
+
+    /// Every limit broken so far, one sentence per request and limit.
+    pub fn limit_violations(&self) -> Vec<String> {
+        self.settle(Duration::from_secs(5));
+        self.violations_now()
+    }
+
+    fn violations_now(&self) -> Vec<String> {
+        let costs = self.tracker.lock().map(|t| t.costs()).unwrap_or_default();
+        let mut out: Vec<String> = costs.iter().flat_map(RequestCost::violations).collect();
+        // A trace without hostcalls (Viceroy started without it, a changed
+        // format) would let every request pass: no real request makes none.
+        if let Some(blind) = costs.iter().find(|c| c.completed && c.hostcalls == 0) {
+            out.push(format!(
+                "{} completed with no hostcall in Viceroy's trace: the harness cannot check Fastly's limits (is `viceroy -vvv` tracing hostcalls?)",
+                blind.name()
+            ));
+        }
+        out
+    }
+
+    /// Panics, naming each request and the limit it broke, if any request so
+    /// far broke one of Fastly's per-request limits (crate::limits). Dropping
+    /// the service does the same.
+    pub fn assert_within_limits(&self) {
+        let violations = self.limit_violations();
+        assert!(
+            violations.is_empty(),
+            "Fastly's per-request limits broken:\n{}",
+            violations.join("\n")
+        );
+    }
+
+    /// With `QR_EDGE_COST_DUMP=<file>`, appends one JSON line per request of
+    /// this service to `<file>` (the test's name, then [`RequestCost`]'s
+    /// figures, times in µs): the measurements behind the limits' figures.
+    fn dump_costs(&self) {
+        let Some(file) = std::env::var_os("QR_EDGE_COST_DUMP") else {
+            return;
+        };
+        let test = thread::current().name().unwrap_or("?").to_owned();
+        let costs = self.tracker.lock().map(|t| t.costs()).unwrap_or_default();
+        let text: String = costs
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "test": test,
+                    "id": c.id,
+                    "method": c.method,
+                    "target": c.target,
+                    "config_lookups": c.config_lookups,
+                    "config_lookup_retries": c.config_lookup_retries,
+                    "backend_requests": c.backend_requests,
+                    "hostcalls": c.hostcalls,
+                    "guest_us": c.guest_time.as_micros() as u64,
+                    "wall_us": c.wall.as_micros() as u64,
+                    "io_wait_us": c.io_wait.as_micros() as u64,
+                    "completed": c.completed,
+                })
+                .to_string()
+                    + "\n"
+            })
+            .collect();
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&file)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()));
+        if let Err(e) = written {
+            eprintln!("cannot append the request costs to {}: {e}", PathBuf::from(file).display());
+        }
+    }
+
+    /// Waits until no request is running and no output came for 50 ms, or `at_most` passed.
+    fn settle(&self, at_most: Duration) {
+        let deadline = Instant::now() + at_most;
+        while Instant::now() < deadline {
+            let running = self.tracker.lock().map(|t| t.in_flight()).unwrap_or(0);
+            let quiet = self
+                .last_line
+                .lock()
+                .map(|t| t.elapsed() >= Duration::from_millis(50))
+                .unwrap_or(true);
+            if running == 0 && quiet {
+                return;
+            }
+            thread::sleep(Duration::from_millis(10));
         }
     }
 
@@ -353,12 +515,7 @@ impl Service {
     /// everything a request does after its response, such as logging, is then done.
     pub fn wait_for_completed(&self, n: usize) {
         let deadline = Instant::now() + Duration::from_secs(10);
-        while self
-            .log()
-            .iter()
-            .filter(|l| l.contains("request completed in"))
-            .count()
-            < n
+        while self.tracker.lock().map(|t| t.completed()).unwrap_or(0) < n
             && Instant::now() < deadline
         {
             thread::sleep(Duration::from_millis(10));
@@ -367,10 +524,31 @@ impl Service {
 }
 
 impl Drop for Service {
+    /// Stops Viceroy, then fails the test if a request broke one of Fastly's
+    /// per-request limits. Requests still running get up to 5 s to finish
+    /// first; after the kill the reader threads are joined, so every line
+    /// Viceroy printed has been counted. A test that is already failing is
+    /// not failed twice.
     fn drop(&mut self) {
+        let failing = thread::panicking();
+        if !failing {
+            self.settle(Duration::from_secs(5));
+        }
         self.dump_scans();
         let _ = self.child.kill();
         let _ = self.child.wait();
+        for reader in self.readers.drain(..) {
+            let _ = reader.join();
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
+        self.dump_costs();
+        if !failing {
+            let violations = self.violations_now();
+            assert!(
+                violations.is_empty(),
+                "Fastly's per-request limits broken:\n{}",
+                violations.join("\n")
+            );
+        }
     }
 }

@@ -10,7 +10,9 @@ const LINK: &str = "/_api/v1/links/go.example.com";
 const SPRING: &str = r#"{"url":"https://example.com/spring"}"#;
 
 fn config() -> ServiceConfig {
-    ServiceConfig::new().secret("admin_token", TOKEN)
+    ServiceConfig::new()
+        .secret("admin_token", TOKEN)
+        .setting("destination_hosts", json!(["*"]))
 }
 
 fn service() -> Service {
@@ -416,7 +418,7 @@ fn invalid_records_are_400_naming_the_field() {
 
 #[test]
 fn destinations_outside_destination_hosts_are_400_naming_url() {
-    let s = Service::start(config().setting("destination_hosts", "example.com,*.example.com"));
+    let s = Service::start(config().setting("destination_hosts", json!(["example.com", "*.example.com"])));
     names_field(
         &put(&s, "phish", r#"{"url":"https://evil.test/login"}"#),
         "url",
@@ -436,7 +438,7 @@ fn destinations_outside_destination_hosts_are_400_naming_url() {
     assert_eq!(s.get("/phish").status, 404);
 
     let per_domain =
-        Service::start(config().setting("go.example.com:destination_hosts", "example.org"));
+        Service::start(config().domain_setting("go.example.com", "destination_hosts", json!(["example.org"])));
     names_field(&put(&per_domain, "x", SPRING), "url");
 }
 
@@ -518,7 +520,7 @@ fn a_body_over_1_mib_is_413() {
 
 #[test]
 fn bad_paths_and_parameters_name_the_part() {
-    let s = Service::start(config().setting("domains", "go.example.com"));
+    let s = Service::start(config().setting("domains", json!(["go.example.com"])));
     names_field(
         &s.send(api("GET", "/_api/v1/links/go.example.com/-bad")),
         "slug",
@@ -667,8 +669,8 @@ fn an_import_writes_each_good_line_and_reports_the_bad_ones() {
     let s = Service::start(
         config()
             .link("go.example.com/old", SPRING)
-            .setting("destination_hosts", "example.com")
-            .setting("domains", "go.example.com"),
+            .setting("destination_hosts", json!(["example.com"]))
+            .setting("domains", json!(["go.example.com"])),
     );
     let body = [
         r#"{"domain":"go.example.com","slug":"one","url":"https://example.com/1"}"#,
@@ -879,10 +881,506 @@ fn every_write_writes_one_audit_line() {
             line["id"].as_str().is_some_and(|id| !id.is_empty()),
             "{line}"
         );
+        assert_eq!(line["v"], 2, "{line}");
+        // The caller: 127.0.0.1 as the default ip_mode (truncate) writes it; the
+        // harness sends no User-Agent.
+        assert_eq!(
+            (line["ip"].as_str(), line["ua"].clone()),
+            (Some("127.0.0.0"), Value::Null),
+            "{line}"
+        );
     }
+    let calls: Vec<(&str, &str)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["method"].as_str().unwrap_or(""),
+                l["path"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            ("PUT", "/_api/v1/links/go.example.com/audited"),
+            ("PUT", "/_api/v1/links/go.example.com/audited"),
+            ("DELETE", "/_api/v1/links/go.example.com/audited"),
+            ("POST", "/_api/v1/links/go.example.com"),
+            ("POST", "/_api/v1/import"),
+        ]
+    );
     let ids: std::collections::BTreeSet<&str> =
         lines.iter().filter_map(|l| l["id"].as_str()).collect();
     assert_eq!(ids.len(), 5, "each write has its own request id");
+}
+
+#[test]
+fn audit_lines_name_the_caller_as_ip_mode_says() {
+    const DOMAINS: [&str; 4] = [
+        "go.example.com",
+        "qr.example.org",
+        "links.example.net",
+        "x.example.com",
+    ];
+    let s = Service::start(
+        config()
+            .secret("ip_salt", "pepper")
+            .setting("domains", json!(DOMAINS))
+            .domain_setting("qr.example.org", "ip_mode", json!("full"))
+            .domain_setting("links.example.net", "ip_mode", json!("hash"))
+            .domain_setting("x.example.com", "ip_mode", json!("none")),
+    );
+    for domain in DOMAINS {
+        let path = format!("/_api/v1/links/{domain}/caller?x=1");
+        let r = s.send(
+            with_json("PUT", &path, SPRING)
+                .from("127.0.0.7")
+                .header("user-agent", "audit-test/1.0 (\"quoted\")"),
+        );
+        assert_eq!(r.status, 201, "{domain}: {}", r.text());
+    }
+    let lines = audit(&s, 4);
+    let line = &lines[0];
+    assert_eq!(
+        (
+            line["ip"].as_str(),
+            line["ua"].as_str(),
+            line["method"].as_str(),
+            line["path"].as_str()
+        ),
+        (
+            Some("127.0.0.0"),
+            Some("audit-test/1.0 (\"quoted\")"),
+            Some("PUT"),
+            Some("/_api/v1/links/go.example.com/caller")
+        ),
+        "the address cut to its /24 (default ip_mode truncate), the path without its query: {line}"
+    );
+    assert_eq!(lines[1]["ip"], "127.0.0.7", "full: {}", lines[1]);
+    let hashed = lines[2]["ip"].as_str().unwrap_or("");
+    assert!(
+        hashed.len() == 32 && hashed.bytes().all(|b| b.is_ascii_hexdigit()),
+        "hash: a keyed hash, not the address: {}",
+        lines[2]
+    );
+    assert_eq!(lines[3]["ip"], Value::Null, "none: {}", lines[3]);
+}
+
+#[test]
+fn a_failed_authentication_writes_one_auth_failed_line_and_never_the_token() {
+    let s = service();
+    // Distinctive, so that any trace of it in Viceroy's output is found.
+    let offered = "0ffered-Secret-q7x9z2";
+    let path = format!("{LINK}/spring");
+    let attempts = [
+        Some(format!("Bearer {offered}")),
+        Some(format!("bearer   {offered}")),
+        Some(format!("Basic {offered}")),
+        Some(offered.to_owned()),
+        None,
+    ];
+    for (n, authorization) in attempts.iter().enumerate() {
+        let mut req = Req::new(if n % 2 == 0 { "DELETE" } else { "GET" }, &path)
+            .from("127.0.0.9")
+            .header("user-agent", "intruder/0.1");
+        if let Some(value) = authorization {
+            req = req.header("authorization", value);
+        }
+        problem(&s.send(req), 401);
+    }
+    // A request that passes authentication writes no auth_failed line.
+    assert_eq!(s.send(api("GET", "/_api/v1/openapi.json")).status, 200);
+    s.wait_for_completed(attempts.len() + 1);
+
+    let lines = audit(&s, attempts.len());
+    assert_eq!(
+        lines.len(),
+        attempts.len(),
+        "one line per failed request: {lines:?}"
+    );
+    for (n, line) in lines.iter().enumerate() {
+        assert_eq!(line["action"], "auth_failed", "{line}");
+        assert_eq!(
+            (
+                line["method"].as_str(),
+                line["path"].as_str(),
+                line["ip"].as_str(),
+                line["ua"].as_str()
+            ),
+            (
+                Some(if n % 2 == 0 { "DELETE" } else { "GET" }),
+                Some(path.as_str()),
+                Some("127.0.0.0"),
+                Some("intruder/0.1")
+            ),
+            "{line}"
+        );
+        assert!(
+            line["id"].as_str().is_some_and(|id| !id.is_empty()),
+            "{line}"
+        );
+        assert!(
+            line["ts"].as_str().is_some_and(|t| t.ends_with('Z')),
+            "{line}"
+        );
+        assert_eq!(
+            (line["domain"].clone(), line["old"].clone()),
+            (Value::Null, Value::Null)
+        );
+    }
+    let log = s.log();
+    let leaks: Vec<&String> = log.iter().filter(|l| l.contains(offered)).collect();
+    assert!(
+        leaks.is_empty(),
+        "the offered token reached the output: {leaks:?}"
+    );
+    assert!(
+        !log.iter().any(|l| l.contains(TOKEN)),
+        "nor did the real one"
+    );
+}
+
+#[test]
+fn the_old_value_is_logged_as_stored_even_when_it_is_not_a_valid_record() {
+    let broken = r#"{"url":"javascript:alert(1)","colour":"red"}"#;
+    let s = Service::start(
+        config()
+            .link("go.example.com/broken", broken)
+            .link("go.example.com/text", "not a record"),
+    );
+    assert_eq!(put(&s, "broken", SPRING).status, 200);
+    assert_eq!(s.send(api("DELETE", &format!("{LINK}/text"))).status, 204);
+    let lines = audit(&s, 2);
+    let (update, delete) = (&lines[0], &lines[1]);
+    assert_eq!(update["action"], "update");
+    assert_eq!(
+        update["old"],
+        serde_json::from_str::<Value>(broken).expect("json"),
+        "the stored JSON, unknown fields and all: {update}"
+    );
+    assert_eq!(update["new"]["url"], "https://example.com/spring");
+    assert_eq!(delete["action"], "delete");
+    assert_eq!(
+        delete["old"], "not a record",
+        "text that is not JSON, as a string"
+    );
+    assert_eq!(
+        (
+            update["old_truncated"].as_bool(),
+            delete["old_truncated"].as_bool()
+        ),
+        (Some(false), Some(false))
+    );
+}
+
+#[test]
+fn every_audit_line_is_bounded_in_size() {
+    const LINE_BOUND: usize = 64 * 1024;
+    const VALUE_BOUND: usize = 16 * 1024;
+    // A stored record near the 1 MiB limit (readers accept long notes) ...
+    let big_old =
+        json!({"url": "https://example.com/big", "note": "n".repeat(1_000_000)}).to_string();
+    // ... replaced by an admin record of about 23 KB (12 rules with long URLs),
+    // then deleted: both values are over the bound, and the requests stay
+    // within the harness's CPU budget.
+    let rules: Vec<Value> = (0..12)
+        .map(|i| {
+            let url = format!("https://example.com/{}", "r".repeat(1900));
+            json!({"when": {"query": {"r": i.to_string()}}, "url": url})
+        })
+        .collect();
+    let big_new = json!({"url": "https://example.com/new", "rules": rules}).to_string();
+    let s = Service::start(config().link("go.example.com/big", &big_old));
+    let r = put(&s, "big", &big_new);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(s.send(api("DELETE", &format!("{LINK}/big"))).status, 204);
+    let long_ua = "u".repeat(8000);
+    let r = s.send(
+        Req::new("PUT", &format!("{LINK}/{}", "p".repeat(6000)))
+            .header("user-agent", &long_ua)
+            .header("authorization", "Bearer wrong"),
+    );
+    assert_eq!(r.status, 401);
+
+    let raw = s.wait_for_lines("audit", 3);
+    assert_eq!(raw.len(), 3, "{}", raw.len());
+    for line in &raw {
+        assert!(
+            line.len() <= LINE_BOUND,
+            "an audit line of {} bytes",
+            line.len()
+        );
+    }
+    let lines = audit(&s, 3);
+    let (update, delete, failed) = (&lines[0], &lines[1], &lines[2]);
+    for (value, flag) in [
+        (&update["old"], &update["old_truncated"]),
+        (&update["new"], &update["new_truncated"]),
+        (&delete["old"], &delete["old_truncated"]),
+    ] {
+        assert_eq!(flag, true);
+        let text = value
+            .as_str()
+            .expect("a cut value is its text's first bytes");
+        assert!(serde_json::to_string(text).expect("json").len() <= VALUE_BOUND);
+        assert!(text.len() > VALUE_BOUND / 2, "as much as fits is kept");
+    }
+    assert!(update["old"]
+        .as_str()
+        .is_some_and(|t| big_old.starts_with(t)));
+    assert!(update["new"]
+        .as_str()
+        .is_some_and(|t| t.starts_with(r#"{"url":"https://example.com/new""#)));
+    assert_eq!(failed["action"], "auth_failed");
+    assert!(failed["ua"]
+        .as_str()
+        .is_some_and(|ua| ua.len() < 1024 && long_ua.starts_with(ua)));
+}
+
+// --- atomic conditional delete ------------------------------------------------
+
+#[test]
+fn a_conditional_delete_deletes_only_the_version_matched() {
+    let s = Service::start(config().link("go.example.com/spring", SPRING));
+    let v1 = s
+        .send(api("GET", &format!("{LINK}/spring")))
+        .header("etag")
+        .expect("etag")
+        .to_owned();
+    let v2 = put(&s, "spring", r#"{"url":"https://example.com/v2"}"#)
+        .header("etag")
+        .expect("etag")
+        .to_owned();
+    let stale = s.send(api("DELETE", &format!("{LINK}/spring")).header("if-match", &v1));
+    let detail = problem(&stale, 412)["detail"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
+    assert!(detail.contains(&v2), "names the current ETag: {detail}");
+    assert_eq!(
+        s.get("/spring").header("location"),
+        Some("https://example.com/v2")
+    );
+    let ok = s.send(api("DELETE", &format!("{LINK}/spring")).header("if-match", &v2));
+    assert_eq!(ok.status, 204, "{}", ok.text());
+    problem(
+        &s.send(api("DELETE", &format!("{LINK}/spring")).header("if-match", &v2)),
+        412,
+    );
+    let lines = audit(&s, 2);
+    assert_eq!(
+        lines.len(),
+        2,
+        "the refused delete wrote nothing: {lines:?}"
+    );
+    assert_eq!(
+        (
+            lines[1]["action"].as_str(),
+            lines[1]["generation_before"].as_u64(),
+            lines[1]["old"]["url"].as_str()
+        ),
+        (
+            Some("delete"),
+            v2.trim_matches('"').parse().ok(),
+            Some("https://example.com/v2")
+        )
+    );
+}
+
+#[test]
+fn a_deleted_link_is_absent_everywhere_and_can_be_created_again() {
+    let s = Service::start(config().link("go.example.com/spring", SPRING).link(
+        "go.example.com/summer",
+        r#"{"url":"https://example.com/summer"}"#,
+    ));
+    assert_eq!(s.get("/spring").status, 302);
+    assert_eq!(s.get("/spring").header("x-qr-cache"), Some("HIT"));
+    let tag = s
+        .send(api("GET", &format!("{LINK}/spring")))
+        .header("etag")
+        .expect("etag")
+        .to_owned();
+    let r = s.send(api("DELETE", &format!("{LINK}/spring")).header("if-match", &tag));
+    assert_eq!(r.status, 204, "{}", r.text());
+
+    for _ in 0..2 {
+        let scan = s.get("/spring");
+        assert_eq!(scan.status, 404, "scans see no link (cached or not)");
+    }
+    assert_eq!(s.get("/spring+").status, 404, "nor does the preview");
+    problem(&s.send(api("GET", &format!("{LINK}/spring"))), 404);
+    problem(&s.send(api("DELETE", &format!("{LINK}/spring"))), 404);
+    problem(
+        &s.send(api("DELETE", &format!("{LINK}/spring")).header("if-match", "*")),
+        412,
+    );
+    problem(
+        &s.send(with_json("PUT", &format!("{LINK}/spring"), SPRING).header("if-match", &tag)),
+        412,
+    );
+    let listed = s.send(api("GET", LINK)).json();
+    assert_eq!(
+        listed["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter_map(|i| i["slug"].as_str())
+            .collect::<Vec<_>>(),
+        ["summer"],
+        "the listing leaves it out: {listed}"
+    );
+
+    let again = s.send(
+        with_json(
+            "PUT",
+            &format!("{LINK}/spring"),
+            r#"{"url":"https://example.com/again"}"#,
+        )
+        .header("if-none-match", "*"),
+    );
+    assert_eq!(
+        again.status,
+        201,
+        "If-None-Match: * creates over a deleted link: {}",
+        again.text()
+    );
+    assert_eq!(
+        s.get("/spring").header("location"),
+        Some("https://example.com/again")
+    );
+    let got = s.send(api("GET", &format!("{LINK}/spring")));
+    assert_eq!(
+        (got.status, got.header("etag")),
+        (200, again.header("etag"))
+    );
+    problem(
+        &s.send(with_json("PUT", &format!("{LINK}/spring"), SPRING).header("if-none-match", "*")),
+        412,
+    );
+    let lines = audit(&s, 2);
+    assert_eq!(
+        (
+            lines[1]["action"].as_str(),
+            lines[1]["old"].clone(),
+            lines[1]["generation_before"].clone()
+        ),
+        (Some("create"), Value::Null, Value::Null),
+        "a create over a deleted link has no old value: {}",
+        lines[1]
+    );
+}
+
+#[test]
+fn an_import_over_a_deleted_link_creates_it() {
+    let s = Service::start(config().link("go.example.com/spring", SPRING));
+    assert_eq!(s.send(api("DELETE", &format!("{LINK}/spring"))).status, 204);
+    let line = r#"{"domain":"go.example.com","slug":"spring","url":"https://example.com/back"}"#;
+    let r = s.send(
+        api("POST", "/_api/v1/import")
+            .header("content-type", "application/x-ndjson")
+            .body(line),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let result: Value =
+        serde_json::from_str(r.text().lines().next().unwrap_or("")).expect("a result");
+    assert_eq!(result["status"], 201, "created, not replaced: {result}");
+    assert_eq!(
+        s.get("/spring").header("location"),
+        Some("https://example.com/back")
+    );
+    let lines = audit(&s, 2);
+    assert_eq!(
+        (lines[1]["action"].as_str(), lines[1]["old"].clone()),
+        (Some("create"), Value::Null),
+        "{}",
+        lines[1]
+    );
+}
+
+#[test]
+fn after_a_delete_scans_fall_through_to_the_origin_as_on_any_kv_miss() {
+    let origin = qr_edge_tests::Origin::start();
+    origin.put(
+        "go.example.com/spring",
+        r#"{"url":"https://example.com/from-origin"}"#,
+    );
+    let s = Service::start(
+        config()
+            .link("go.example.com/spring", SPRING)
+            .origin(&origin.url()),
+    );
+    assert_eq!(
+        s.get("/spring").header("location"),
+        Some("https://example.com/spring")
+    );
+    assert_eq!(s.send(api("DELETE", &format!("{LINK}/spring"))).status, 204);
+    assert_eq!(
+        s.get("/spring").header("location"),
+        Some("https://example.com/from-origin")
+    );
+}
+
+// --- caps on note and tags ------------------------------------------------------
+
+#[test]
+fn note_and_tags_over_their_caps_are_400_naming_the_field() {
+    let s = service();
+    let tags = |n: usize| (0..n).map(|i| format!("t{i}")).collect::<Vec<_>>();
+    let cases = [
+        (
+            json!({"url": "https://example.com/", "note": "n".repeat(1001)}),
+            "note",
+        ),
+        (
+            json!({"url": "https://example.com/", "tags": tags(33)}),
+            "tags",
+        ),
+        (
+            json!({"url": "https://example.com/", "tags": ["a", "b", "c", "x".repeat(65)]}),
+            "tags[3]",
+        ),
+    ];
+    for (body, field) in &cases {
+        names_field(&put(&s, "capped", &body.to_string()), field);
+        names_field(&s.send(with_json("POST", LINK, &body.to_string())), field);
+        let mut line = body.clone();
+        line["domain"] = json!("go.example.com");
+        line["slug"] = json!("capped");
+        let r = s.send(
+            api("POST", "/_api/v1/import")
+                .header("content-type", "application/x-ndjson")
+                .body(line.to_string()),
+        );
+        let result: Value =
+            serde_json::from_str(r.text().lines().next().unwrap_or("")).expect("a result line");
+        assert_eq!(
+            (result["status"].as_u64(), result["field"].as_str()),
+            (Some(400), Some(*field)),
+            "{result}"
+        );
+    }
+    assert_eq!(s.get("/capped").status, 404, "nothing was written");
+    let at_caps = json!({"url": "https://example.com/", "note": "é".repeat(1000), "tags": vec!["t".repeat(64); 32]});
+    assert_eq!(
+        put(&s, "capped", &at_caps.to_string()).status,
+        201,
+        "the caps themselves pass"
+    );
+}
+
+#[test]
+fn a_stored_record_over_the_caps_still_redirects() {
+    let stored =
+        json!({"url": "https://example.com/old", "note": "n".repeat(5000), "tags": vec!["t"; 40]})
+            .to_string();
+    let s = Service::start(config().link("go.example.com/old", &stored));
+    assert_eq!(
+        s.get("/old").header("location"),
+        Some("https://example.com/old")
+    );
+    let got = s.send(api("GET", &format!("{LINK}/old")));
+    assert_eq!(got.status, 200, "readers keep accepting it: {}", got.text());
+    names_field(&put(&s, "old", &stored), "note");
 }
 
 // --- OpenAPI ----------------------------------------------------------------

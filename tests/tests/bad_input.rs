@@ -9,6 +9,7 @@
 //! and the test checks it against Viceroy's own log of the requests it handed
 //! to the guest, so a guest that ran and crashed cannot pass as "rejected".
 
+use serde_json::json;
 use qr_edge_tests::{Reply, Service, ServiceConfig};
 use std::io::Write;
 use std::net::TcpStream;
@@ -210,7 +211,7 @@ fn bad_input_is_answered_without_500_and_the_service_stays_up() {
     let service = Service::start(
         ServiceConfig::new()
             .link("go.example.com/spring26", SPRING)
-            .setting("domains", "go.example.com"),
+            .setting("domains", json!(["go.example.com"])),
     );
     let mut ran = 0;
     let mut cases = request_lines();

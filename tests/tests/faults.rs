@@ -3,6 +3,7 @@
 //! service keeps answering as SPEC §4 says — a stale record if it has one, else
 //! the fallback or 503 with `Retry-After` — and never answers 500.
 
+use serde_json::json;
 use qr_edge_tests::client::send_raw;
 use qr_edge_tests::service::default_wasm;
 use qr_edge_tests::{Behaviour, Origin, Reply, Req, Service, ServiceConfig};
@@ -28,10 +29,10 @@ fn origin_faults() -> Vec<(&'static str, Behaviour)> {
 }
 
 /// An origin-only service (no KV store) in front of `origin`.
-fn origin_service(origin: &Origin, settings: &[(&str, &str)]) -> Service {
+fn origin_service(origin: &Origin, settings: &[(&str, serde_json::Value)]) -> Service {
     let mut config = ServiceConfig::new().without_kv().origin(&origin.url());
     for (key, value) in settings {
-        config = config.setting(key, value);
+        config = config.setting(key, value.clone());
     }
     Service::start(config)
 }
@@ -75,7 +76,7 @@ fn a_failing_origin_with_nothing_cached_redirects_to_the_fallback_url() {
     for (name, fault) in origin_faults() {
         let origin = Origin::start();
         origin.set(fault);
-        let service = origin_service(&origin, &[("fallback_url", "https://example.com/sorry")]);
+        let service = origin_service(&origin, &[("fallback_url", json!("https://example.com/sorry"))]);
         let reply = service.get("/spring26");
         assert_eq!(
             (reply.status, reply.header("location")),
@@ -96,7 +97,7 @@ fn a_failing_origin_behind_a_stale_entry_serves_the_stale_record() {
         // is refreshed before answering, and kept for source errors.
         let service = origin_service(
             &origin,
-            &[("cache_ttl", "1"), ("stale_while_revalidate", "0")],
+            &[("cache_ttl", json!(1)), ("stale_while_revalidate", json!(0))],
         );
         let first = service.get("/spring26");
         assert_eq!(
@@ -160,7 +161,7 @@ fn corrupt_kv_values_are_source_errors_never_crashes() {
     let mut config = ServiceConfig::new()
         .link("go.example.com/good", SPRING)
         .link("go.example.com/deep", &deep)
-        .setting("destination_hosts", "example.com");
+        .setting("destination_hosts", json!(["example.com"]));
     for (slug, value) in &corrupt {
         config = config.link(&format!("go.example.com/{slug}"), value);
     }
@@ -193,7 +194,7 @@ fn corrupt_kv_values_redirect_to_the_fallback_url_when_set() {
     let service = Service::start(
         ServiceConfig::new()
             .link("go.example.com/broken", "{not json")
-            .setting("fallback_url", "https://example.com/sorry"),
+            .setting("fallback_url", json!("https://example.com/sorry")),
     );
     let reply = service.get("/broken");
     assert_eq!(
@@ -316,7 +317,7 @@ fn a_rule_with_an_unknown_condition_never_holds_not_even_from_the_cache() {
     let service = Service::start(
         ServiceConfig::new()
             .link(KEY, record)
-            .setting("cache_ttl", "3600"),
+            .setting("cache_ttl", json!(3600)),
     );
     for expected_cache in ["MISS", "HIT", "HIT"] {
         let reply = service.get("/spring26");

@@ -4,6 +4,7 @@
 //! duplicated, none attributed to another request. Loopback only; the test
 //! stops by itself after its fixed request count.
 
+use serde_json::json;
 use qr_edge_tests::{Req, Service, ServiceConfig};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -34,7 +35,7 @@ fn every_request_of_a_bounded_load_redirects_and_logs_exactly_one_scan_line() {
                 "go.example.com/spring26",
                 r#"{"url":"https://example.com/spring?src=qr"}"#,
             )
-            .setting("cache_ttl", "3600"),
+            .setting("cache_ttl", json!(3600)),
     ));
     let started = Instant::now();
     let clients: Vec<_> = (0..CLIENTS)

@@ -1,6 +1,7 @@
 //! SPEC section 4: cache → KV → origin, stale-while-revalidate,
 //! stale-if-error, negative caching, fallbacks, and `x-qr-cache`.
 
+use serde_json::json;
 use qr_edge_tests::{Behaviour, Origin, Service, ServiceConfig};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
@@ -10,13 +11,13 @@ const NEW: &str = r#"{"url":"https://example.com/new"}"#;
 const KEY: &str = "go.example.com/promo";
 
 /// Origin-only service with the given settings; the origin serves `OLD` for `promo`.
-fn origin_service(settings: &[(&str, &str)]) -> (Service, Origin) {
+fn origin_service(settings: &[(&str, serde_json::Value)]) -> (Service, Origin) {
     let origin = Origin::start();
     origin.put(KEY, OLD);
     let mut config = ServiceConfig::new().without_kv().origin(&origin.url());
     config.first_byte_timeout_ms = 500;
     for (k, v) in settings {
-        config = config.setting(k, v);
+        config = config.setting(k, v.clone());
     }
     (Service::start(config), origin)
 }
@@ -40,7 +41,7 @@ fn redirect(dest: &str, cache: &str) -> (u16, Option<String>, Option<String>) {
 
 #[test]
 fn a_fresh_entry_is_served_from_the_cache_without_asking_the_origin() {
-    let (s, origin) = origin_service(&[("cache_ttl", "60")]);
+    let (s, origin) = origin_service(&[("cache_ttl", json!(60))]);
     assert_eq!(scan(&s), redirect("old", "MISS"));
     origin.put(KEY, NEW);
     assert_eq!(scan(&s), redirect("old", "HIT"));
@@ -103,7 +104,7 @@ fn kv_only_and_origin_only_deployments_work() {
 
 #[test]
 fn not_found_is_cached_for_negative_ttl() {
-    let (s, origin) = origin_service(&[("negative_ttl", "2")]);
+    let (s, origin) = origin_service(&[("negative_ttl", json!(2))]);
     origin.remove(KEY);
     let first = s.get("/promo");
     assert_eq!(
@@ -129,7 +130,7 @@ fn not_found_is_cached_for_negative_ttl() {
 
 #[test]
 fn a_stale_entry_is_served_at_once_and_refreshed_after_the_response() {
-    let (s, origin) = origin_service(&[("cache_ttl", "1"), ("stale_while_revalidate", "60")]);
+    let (s, origin) = origin_service(&[("cache_ttl", json!(1)), ("stale_while_revalidate", json!(60))]);
     assert_eq!(scan(&s), redirect("old", "MISS"));
     origin.put(KEY, NEW);
     sleep(Duration::from_millis(1300));
@@ -150,7 +151,7 @@ fn a_stale_entry_is_served_at_once_and_refreshed_after_the_response() {
 
 #[test]
 fn many_concurrent_stale_hits_refresh_once() {
-    let (s, origin) = origin_service(&[("cache_ttl", "1"), ("stale_while_revalidate", "60")]);
+    let (s, origin) = origin_service(&[("cache_ttl", json!(1)), ("stale_while_revalidate", json!(60))]);
     assert_eq!(scan(&s), redirect("old", "MISS"));
     origin.put(KEY, NEW);
     // Each refresh is slow, so concurrent stale hits overlap with it.
@@ -184,8 +185,8 @@ fn the_background_refresh_does_not_delay_the_redirect() {
     let mut config = ServiceConfig::new()
         .without_kv()
         .origin(&origin.url())
-        .setting("cache_ttl", "1")
-        .setting("stale_while_revalidate", "60");
+        .setting("cache_ttl", json!(1))
+        .setting("stale_while_revalidate", json!(60));
     config.first_byte_timeout_ms = 3000;
     let s = Service::start(config);
     assert_eq!(scan(&s), redirect("old", "MISS"));
@@ -219,9 +220,9 @@ fn past_the_swr_window_a_failed_refresh_serves_stale() {
         Behaviour::Down,
     ] {
         let (s, origin) = origin_service(&[
-            ("cache_ttl", "1"),
-            ("stale_while_revalidate", "0"),
-            ("stale_if_error", "120"),
+            ("cache_ttl", json!(1)),
+            ("stale_while_revalidate", json!(0)),
+            ("stale_if_error", json!(120)),
         ]);
         assert_eq!(scan(&s), redirect("old", "MISS"), "{failure:?}");
         origin.set(failure.clone());
@@ -243,9 +244,9 @@ fn past_the_swr_window_a_failed_refresh_serves_stale() {
 #[test]
 fn past_the_swr_window_a_successful_refresh_answers_fresh() {
     let (s, origin) = origin_service(&[
-        ("cache_ttl", "1"),
-        ("stale_while_revalidate", "0"),
-        ("stale_if_error", "120"),
+        ("cache_ttl", json!(1)),
+        ("stale_while_revalidate", json!(0)),
+        ("stale_if_error", json!(120)),
     ]);
     assert_eq!(scan(&s), redirect("old", "MISS"));
     origin.put(KEY, NEW);
@@ -261,9 +262,9 @@ fn past_the_swr_window_a_successful_refresh_answers_fresh() {
 #[test]
 fn beyond_stale_if_error_nothing_is_usable() {
     let settings = [
-        ("cache_ttl", "1"),
-        ("stale_while_revalidate", "0"),
-        ("stale_if_error", "1"),
+        ("cache_ttl", json!(1)),
+        ("stale_while_revalidate", json!(0)),
+        ("stale_if_error", json!(1)),
     ];
     let (s, origin) = origin_service(&settings);
     assert_eq!(scan(&s), redirect("old", "MISS"));
@@ -282,7 +283,7 @@ fn a_source_error_with_nothing_cached_is_503_or_the_fallback() {
         (r.status, r.header("retry-after"), r.header("x-qr-cache")),
         (503, Some("30"), Some("MISS"))
     );
-    let (s, origin) = origin_service(&[("fallback_url", "https://example.com/sorry")]);
+    let (s, origin) = origin_service(&[("fallback_url", json!("https://example.com/sorry"))]);
     origin.set(Behaviour::Down);
     sleep(Duration::from_millis(50));
     let r = s.get("/promo");
@@ -331,7 +332,7 @@ fn a_corrupt_kv_value_is_a_source_error_answered_with_the_fallback() {
         let s = Service::start(
             ServiceConfig::new()
                 .link(KEY, corrupt)
-                .setting("fallback_url", "https://example.com/sorry"),
+                .setting("fallback_url", json!("https://example.com/sorry")),
         );
         let r = s.get("/promo");
         assert_eq!(
@@ -344,7 +345,7 @@ fn a_corrupt_kv_value_is_a_source_error_answered_with_the_fallback() {
 
 #[test]
 fn an_origin_record_outside_destination_hosts_is_a_source_error() {
-    let (s, origin) = origin_service(&[("destination_hosts", "example.com")]);
+    let (s, origin) = origin_service(&[("destination_hosts", json!(["example.com"]))]);
     origin.put(KEY, r#"{"url":"https://phish.test/login"}"#);
     assert_eq!(
         s.get("/promo").status,

@@ -1,5 +1,6 @@
 //! SPEC section 2: the public routes, methods, hosts and bad paths.
 
+use serde_json::json;
 use qr_edge_tests::{Req, Service, ServiceConfig};
 
 const SPRING: &str = r#"{"url":"https://example.com/spring"}"#;
@@ -80,7 +81,7 @@ fn home_is_a_page_or_a_redirect_to_home_url() {
     let r = s.get("/");
     assert_eq!(r.status, 200);
     assert!(r.text().contains("<html"));
-    let s = Service::start(ServiceConfig::new().setting("home_url", "https://example.com/home"));
+    let s = Service::start(ServiceConfig::new().setting("home_url", json!("https://example.com/home")));
     let r = s.get("/");
     assert_eq!(
         (r.status, r.header("location")),
@@ -127,7 +128,7 @@ fn hosts_are_lower_cased_stripped_of_port_and_limited_by_domains() {
     let s = Service::start(
         ServiceConfig::new()
             .link("go.example.com/spring26", SPRING)
-            .setting("domains", "go.example.com,qr.example.org"),
+            .setting("domains", json!(["go.example.com", "qr.example.org"])),
     );
     let r = s.send(Req::get("/spring26").host(Some("GO.Example.COM:8443")));
     assert_eq!(r.status, 302);
@@ -165,7 +166,7 @@ fn unknown_slug_is_a_404_page_or_not_found_url() {
     assert_eq!(r.status, 404);
     assert!(r.text().contains("does not exist"));
     let s = Service::start(
-        ServiceConfig::new().setting("go.example.com:not_found_url", "https://example.com/404"),
+        ServiceConfig::new().domain_setting("go.example.com", "not_found_url", json!("https://example.com/404")),
     );
     let r = s.get("/nope");
     assert_eq!(
@@ -218,7 +219,7 @@ fn unicode_destinations_are_sent_percent_encoded() {
                 "go.example.com/uni",
                 r#"{"url":"https://bücher.example/straße?q=é"}"#,
             )
-            .setting("home_url", "https://example.com/ä"),
+            .setting("home_url", json!("https://example.com/ä")),
     );
     let r = s.get("/uni?x=%C3%BC");
     assert_eq!(r.status, 302);

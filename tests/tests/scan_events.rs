@@ -126,23 +126,23 @@ fn ip_modes() {
     let req = || Req::get("/spring26").from("127.0.0.3");
     let ip = |config: ServiceConfig| scan_of(config, req()).1["ip"].clone();
     assert_eq!(ip(links()), json!("127.0.0.0"), "truncate is the default");
-    assert_eq!(ip(links().setting("ip_mode", "full")), json!("127.0.0.3"));
+    assert_eq!(ip(links().setting("ip_mode", json!("full"))), json!("127.0.0.3"));
     assert_eq!(
-        ip(links().setting("go.example.com:ip_mode", "none")),
+        ip(links().domain_setting("go.example.com", "ip_mode", json!("none"))),
         json!(null)
     );
     assert_eq!(
-        ip(links().setting("ip_mode", "hash")),
+        ip(links().setting("ip_mode", json!("hash"))),
         json!(null),
         "hash without ip_salt logs nothing"
     );
     let hashed = ip(links()
-        .setting("ip_mode", "hash")
+        .setting("ip_mode", json!("hash"))
         .secret("ip_salt", "pepper"));
     let hashed = hashed.as_str().unwrap();
     assert_eq!(hashed.len(), 32);
     assert!(hashed.bytes().all(|b| b.is_ascii_hexdigit()));
-    let other_salt = ip(links().setting("ip_mode", "hash").secret("ip_salt", "salt"));
+    let other_salt = ip(links().setting("ip_mode", json!("hash")).secret("ip_salt", "salt"));
     assert_ne!(
         Some(hashed),
         other_salt.as_str(),
@@ -152,7 +152,7 @@ fn ip_modes() {
 
 #[test]
 fn outcomes_statuses_and_rules() {
-    let s = Service::start(links().setting("fallback_url", "https://example.com/sorry"));
+    let s = Service::start(links().setting("fallback_url", json!("https://example.com/sorry")));
     let cases = [
         ("/nope", 404, "not_found", None, "none"),
         ("/off", 410, "disabled", None, "none"),

@@ -7,11 +7,23 @@ use super::AdminError;
 use crate::record::{record_from_value, DestinationPolicy, LinkRecord, RecordError, Strictness};
 use serde::Serialize;
 use serde_json::Value;
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
 
 /// Largest request body: 1 MiB.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-/// Most link lines in one import.
+/// Most link lines in one import (SPEC §8: as many as one request can write
+/// within Compute's per-request limits of 50 ms CPU and 2 minutes wall time).
+/// SIZING-PLACEHOLDER
 pub const MAX_IMPORT_LINES: usize = 10_000;
+
+/// Link lines whose KV operations are in flight together in an import: each
+/// round trip (read, conditional insert, read-back) is started for every line
+/// of a window before the first is awaited, so a window costs about one KV
+/// latency per step instead of one per line and step. Fastly documents no
+/// limit on pending KV operations; 32 matches its documented per-request limit
+/// of 32 backend requests, the nearest published bound on concurrent work.
+pub const IMPORT_WINDOW: usize = 32;
 
 /// The media types the API takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,7 +88,12 @@ pub fn record_from_import(
     admin_record(line.record, policy)
 }
 
+/// Every admin write goes through here: none is taken before the owner has
+/// set an allow-list, so a leaked token cannot point codes anywhere.
 fn admin_record(value: Value, policy: &DestinationPolicy<'_>) -> Result<LinkRecord, AdminError> {
+    if policy.allowed_hosts.is_none() {
+        return Err(AdminError::NoAllowList);
+    }
     if !value.is_object() {
         return Err(AdminError::InvalidRecord(RecordError {
             field: String::new(),
@@ -103,6 +120,32 @@ pub fn check_import_size(lines: usize) -> Result<(), AdminError> {
         )));
     }
     Ok(())
+}
+
+/// The links an import has named so far: a second line naming the same link is
+/// refused (400, `slug`). Writing it would have to wait for the first line's
+/// write to finish, one KV round trip after another, and enough such lines
+/// would break the wall-time bound of [`MAX_IMPORT_LINES`]; refusing keeps
+/// every line of a window independent and the result of the import predictable.
+#[derive(Debug, Default)]
+pub struct ImportedLinks {
+    first_line: HashMap<(String, String), usize>,
+}
+
+impl ImportedLinks {
+    /// Records that `line` names `domain`/`slug`; refuses a link an earlier line named.
+    pub fn claim(&mut self, domain: &str, slug: &str, line: usize) -> Result<(), AdminError> {
+        match self.first_line.entry((domain.to_owned(), slug.to_owned())) {
+            Entry::Occupied(first) => Err(AdminError::InvalidSlug(format!(
+                "{domain}/{slug} is already on line {} of this import; an import writes each link once",
+                first.get()
+            ))),
+            Entry::Vacant(free) => {
+                free.insert(line);
+                Ok(())
+            }
+        }
+    }
 }
 
 /// One import line, split into where the link goes and its record (not yet validated:
@@ -191,26 +234,37 @@ impl ImportResult {
             field: error.field().map(str::to_owned),
         }
     }
+
+    /// This result as one NDJSON line, newline included (SPEC §8: "one result per line").
+    pub fn to_line(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default() + "\n"
+    }
 }
 
 /// The response body of an import: one result per link line, as NDJSON
 /// (SPEC §8: "one result per line"), in the order of the body.
 pub fn import_results_body(results: &[ImportResult]) -> String {
-    results
-        .iter()
-        .map(|r| serde_json::to_string(r).unwrap_or_default() + "\n")
-        .collect()
+    results.iter().map(ImportResult::to_line).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::HostPattern;
+    use crate::destination::HostPattern;
 
     const ANY: DestinationPolicy<'static> = DestinationPolicy {
-        short_domain: "go.example.com",
-        allowed_hosts: None,
+        allowed_hosts: Some(&[HostPattern::Any]),
+        ..DestinationPolicy::open("go.example.com")
     };
+
+    #[test]
+    fn no_write_is_taken_without_an_allow_list() {
+        let open = DestinationPolicy::open("go.example.com");
+        assert_eq!(
+            parse_admin_record(br#"{"url":"https://example.com/"}"#, &open),
+            Err(AdminError::NoAllowList)
+        );
+    }
 
     fn field_of(result: Result<LinkRecord, AdminError>) -> (u16, String) {
         let e = result.unwrap_err();
@@ -297,8 +351,8 @@ mod tests {
     fn the_domain_policy_applies() {
         let allowed = [HostPattern::parse("example.com").unwrap()];
         let policy = DestinationPolicy {
-            short_domain: "go.example.com",
             allowed_hosts: Some(&allowed),
+            ..DestinationPolicy::open("go.example.com")
         };
         assert_eq!(
             field_of(parse_admin_record(
@@ -326,6 +380,30 @@ mod tests {
                 .unwrap_err()
                 .status(),
             413
+        );
+    }
+
+    #[test]
+    fn a_link_is_claimed_by_its_first_line_only() {
+        let mut links = ImportedLinks::default();
+        assert!(links.claim("go.example.com", "a", 1).is_ok());
+        assert!(links.claim("go.example.com", "b", 2).is_ok());
+        assert!(links.claim("qr.example.org", "a", 3).is_ok());
+        let again = links.claim("go.example.com", "a", 7).unwrap_err();
+        assert_eq!((again.status(), again.field()), (400, Some("slug")));
+        assert!(
+            again
+                .to_string()
+                .contains("go.example.com/a is already on line 1"),
+            "{again}"
+        );
+        assert!(
+            links
+                .claim("go.example.com", "a", 9)
+                .unwrap_err()
+                .to_string()
+                .contains("line 1"),
+            "the first line stays the one named"
         );
     }
 

@@ -45,6 +45,8 @@ pub enum AdminError {
     PreconditionFailed(String),
     /// Concurrent writers kept changing the link; the write was not made (409).
     Conflict(String),
+    /// The domain has no `destination_hosts` allow-list, so no write is taken (409, `destination_hosts`).
+    NoAllowList,
     /// The stored value is not a valid record (409, the record field's path).
     StoredRecordInvalid(RecordError),
     /// The `links` KV store is missing or failed, or randomness failed (503).
@@ -66,7 +68,9 @@ impl AdminError {
             AdminError::UnsupportedMediaType { .. } => 415,
             AdminError::TooLarge(_) => 413,
             AdminError::PreconditionFailed(_) => 412,
-            AdminError::Conflict(_) | AdminError::StoredRecordInvalid(_) => 409,
+            AdminError::Conflict(_)
+            | AdminError::NoAllowList
+            | AdminError::StoredRecordInvalid(_) => 409,
             AdminError::Unavailable(_) => 503,
         }
     }
@@ -87,6 +91,7 @@ impl AdminError {
             AdminError::TooLarge(_) => "Request body too large",
             AdminError::PreconditionFailed(_) => "Precondition failed",
             AdminError::Conflict(_) => "Concurrent change",
+            AdminError::NoAllowList => "No destination allow-list",
             AdminError::StoredRecordInvalid(_) => "Stored value is not a valid record",
             AdminError::Unavailable(_) => "Service unavailable",
         }
@@ -98,6 +103,7 @@ impl AdminError {
             AdminError::InvalidDomain(_) => Some("domain"),
             AdminError::InvalidSlug(_) => Some("slug"),
             AdminError::InvalidParameter { name, .. } => Some(name),
+            AdminError::NoAllowList => Some(crate::settings::fields::DESTINATION_HOSTS),
             AdminError::InvalidRecord(e) | AdminError::StoredRecordInvalid(e) => Some(&e.field),
             _ => None,
         }
@@ -126,6 +132,9 @@ impl fmt::Display for AdminError {
             AdminError::TooLarge(problem) => f.write_str(problem),
             AdminError::PreconditionFailed(problem) => f.write_str(problem),
             AdminError::Conflict(problem) => f.write_str(problem),
+            AdminError::NoAllowList => f.write_str(
+                "destination_hosts is not set for this domain: set an allow-list in the settings (\"*\" allows any host) before writing links",
+            ),
             AdminError::StoredRecordInvalid(e) => write!(f, "{e}; replace it with PUT"),
             AdminError::Unavailable(problem) => f.write_str(problem),
         }
@@ -160,6 +169,10 @@ mod tests {
             415
         );
         assert_eq!(AdminError::PreconditionFailed("x".into()).status(), 412);
+        assert_eq!(
+            (AdminError::NoAllowList.status(), AdminError::NoAllowList.field()),
+            (409, Some("destination_hosts"))
+        );
         assert_eq!(
             AdminError::InvalidDomain("x".into()).field(),
             Some("domain")

@@ -171,10 +171,7 @@ pub fn list_body(items: &[ListItem], next_kv_cursor: Option<&str>) -> String {
 mod tests {
     use super::*;
 
-    const ANY: DestinationPolicy<'static> = DestinationPolicy {
-        short_domain: "go.example.com",
-        allowed_hosts: None,
-    };
+    const ANY: DestinationPolicy<'static> = DestinationPolicy::open("go.example.com");
 
     #[test]
     fn defaults_and_values() {

@@ -1,7 +1,8 @@
 //! The admin API's pure parts (SPEC §8): routes, the bearer-token check,
-//! request bodies and preconditions, random slugs, listings, imports and audit
-//! lines. The edge shell (`../src/admin.rs`) only does the I/O around them:
-//! the secret store, the `links` KV store, cache purges and the `audit` log.
+//! request bodies and preconditions, random slugs, listings, imports, audit
+//! lines and the tombstones of deleted links. The edge shell (`../src/admin.rs`)
+//! only does the I/O around them: the secret store, the `links` KV store, cache
+//! purges and the `audit` log.
 
 mod audit;
 mod auth;
@@ -11,13 +12,17 @@ mod listing;
 mod preconditions;
 mod route;
 mod slug;
+mod tombstone;
 
-pub use audit::{Action, AuditEntry, AUDIT_SCHEMA_VERSION};
+pub use audit::{
+    Action, AuditEntry, Caller, Change, Logged, AUDIT_SCHEMA_VERSION, MAX_AUDIT_LINE_BYTES,
+    MAX_AUDIT_TEXT_BYTES, MAX_AUDIT_VALUE_BYTES,
+};
 pub use auth::token_matches;
 pub use body::{
     body_too_large, check_content_type, check_import_size, import_lines, import_results_body,
-    parse_admin_record, record_from_import, split_import_line, ImportLine, ImportResult, MediaType,
-    MAX_BODY_BYTES, MAX_IMPORT_LINES,
+    parse_admin_record, record_from_import, split_import_line, ImportLine, ImportResult,
+    ImportedLinks, MediaType, IMPORT_WINDOW, MAX_BODY_BYTES, MAX_IMPORT_LINES,
 };
 pub use error::AdminError;
 pub use listing::{
@@ -27,6 +32,7 @@ pub use listing::{
 pub use preconditions::{etag, Preconditions};
 pub use route::{parse_domain, parse_route, parse_slug, AdminRoute, API_PREFIX};
 pub use slug::{random_slug, RANDOM_SLUG_ALPHABET, RANDOM_SLUG_BYTES, RANDOM_SLUG_LEN};
+pub use tombstone::{is_tombstone, TOMBSTONE, TOMBSTONE_TTL_SECS};
 
 use crate::path::short_url;
 use crate::record::LinkRecord;

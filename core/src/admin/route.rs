@@ -24,6 +24,8 @@ pub enum AdminRoute {
     CreateLink { domain: String },
     /// `POST /_api/v1/import`
     Import,
+    /// `GET /_api/v1/settings/{domain}`: the effective settings and their problems.
+    GetSettings { domain: String },
 }
 
 const ALLOW_LINK: &str = "GET, PUT, DELETE";
@@ -46,6 +48,12 @@ pub fn parse_route(method: &str, raw_path: &str) -> Result<AdminRoute, AdminErro
         ["import"] => match method {
             "POST" => Ok(AdminRoute::Import),
             _ => Err(AdminError::MethodNotAllowed { allow: ALLOW_POST }),
+        },
+        ["settings", domain] => match method {
+            "GET" => Ok(AdminRoute::GetSettings {
+                domain: parse_domain(domain)?,
+            }),
+            _ => Err(AdminError::MethodNotAllowed { allow: ALLOW_GET }),
         },
         ["links", domain] => {
             let allowed = matches!(method, "GET" | "POST");
@@ -107,6 +115,20 @@ mod tests {
 
     fn link(domain: &str, slug: &str) -> (String, String) {
         (domain.into(), slug.into())
+    }
+
+    #[test]
+    fn settings_are_read_only() {
+        assert_eq!(
+            parse_route("GET", "/_api/v1/settings/Go.Example.com"),
+            Ok(AdminRoute::GetSettings {
+                domain: "go.example.com".into()
+            })
+        );
+        assert_eq!(
+            parse_route("PUT", "/_api/v1/settings/go.example.com"),
+            Err(AdminError::MethodNotAllowed { allow: ALLOW_GET })
+        );
     }
 
     #[test]

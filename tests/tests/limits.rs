@@ -1,0 +1,256 @@
+//! The heaviest requests the API accepts, sent on purpose (issue 11, item 2):
+//! each must stay within Fastly's per-request limits, which the harness
+//! enforces on every request of every test (tests/src/limits.rs: at most 32
+//! config-store lookups, 32 backend requests, and the guest-time budget).
+//! Here the figures are also asserted directly and printed (run with
+//! `--nocapture` to see them):
+//!
+//! - the largest image: a PNG of 4096 px at `ecc=H`, margin 16, for the
+//!   longest slug (64 characters), and the same as SVG;
+//! - a record with the most rules (256, each with every kind of condition and
+//!   long lists, only the last one matching), written through the admin API
+//!   and then scanned cold (KV) and warm (cache);
+//! - an import of the most lines one request takes (`MAX_IMPORT_LINES`);
+//! - an import naming many domains, each with a settings document of its own.
+
+use qr_edge_core::admin::{MAX_BODY_BYTES, MAX_IMPORT_LINES};
+use qr_edge_tests::{ua, Reply, Req, RequestCost, Service, ServiceConfig};
+use serde_json::{json, Value};
+
+const TOKEN: &str = "t0k3n";
+
+/// Fastly's limit of config-store lookups per request.
+const MAX_LOOKUPS: usize = qr_edge_tests::limits::MAX_CONFIG_LOOKUPS as usize;
+
+/// The most domains one import can write to: each domain's settings document
+/// is one lookup, and `defaults` one more (SPEC §5).
+const IMPORT_DOMAINS: usize = MAX_LOOKUPS - 1;
+
+/// Admin writes need the token and an allow-list (SPEC §5).
+fn config() -> ServiceConfig {
+    ServiceConfig::new()
+        .secret("admin_token", TOKEN)
+        .setting("destination_hosts", json!(["example.com", "*.example.com"]))
+}
+
+fn api(method: &str, path: &str) -> Req {
+    Req::new(method, path).header("authorization", &format!("Bearer {TOKEN}"))
+}
+
+fn import(s: &Service, body: String) -> Reply {
+    s.send(
+        api("POST", "/_api/v1/import")
+            .header("content-type", "application/x-ndjson")
+            .body(body),
+    )
+}
+
+/// The 64-character slug (the longest a slug may be).
+fn longest_slug() -> String {
+    let slug: String = "x1y2z3-".repeat(10).chars().take(64).collect();
+    assert_eq!(slug.len(), 64);
+    slug
+}
+
+/// The figures of the `nth` request `method target` (from 0), printed for
+/// the record. Each test ends with `assert_within_limits`, which names every
+/// request over a limit at once.
+fn measured(s: &Service, method: &str, target: &str, nth: usize) -> RequestCost {
+    let target: String = target.chars().take(200).collect();
+    let costs: Vec<RequestCost> = s
+        .request_costs()
+        .into_iter()
+        .filter(|c| c.method == method && c.target == target)
+        .collect();
+    let cost = costs
+        .get(nth)
+        .unwrap_or_else(|| panic!("no request {nth} {method} {target} in {costs:?}"))
+        .clone();
+    assert!(cost.completed && cost.hostcalls > 0, "{cost:?}");
+    eprintln!(
+        "{method} {}: {} config-store lookups ({} retries), {} backend requests, {} hostcalls, guest {:.1} ms, wall {:.1} ms (I/O wait {:.1} ms, Viceroy's other hostcalls {:.1} ms)",
+        cost.target.chars().take(60).collect::<String>(),
+        cost.config_lookups,
+        cost.config_lookup_retries,
+        cost.backend_requests,
+        cost.hostcalls,
+        cost.guest_time.as_secs_f64() * 1e3,
+        cost.wall.as_secs_f64() * 1e3,
+        cost.io_wait.as_secs_f64() * 1e3,
+        cost.host_time.as_secs_f64() * 1e3,
+    );
+    cost
+}
+
+#[test]
+fn the_largest_images_are_within_the_limits() {
+    let slug = longest_slug();
+    let s = Service::start(
+        config().link(&format!("go.example.com/{slug}"), r#"{"url":"https://example.com/"}"#),
+    );
+    for (target, content_type) in [
+        (
+            format!("/{slug}.png?size=4096&ecc=H&margin=16&fg=1a237e&bg=fffde7"),
+            "image/png",
+        ),
+        (
+            format!("/{slug}.svg?ecc=H&margin=16&fg=1a237e&bg=fffde7"),
+            "image/svg+xml",
+        ),
+    ] {
+        let r = s.get(&target);
+        assert_eq!(r.status, 200, "{target}: {}", r.text());
+        assert_eq!(r.header("content-type"), Some(content_type), "{target}");
+        measured(&s, "GET", &target, 0);
+    }
+    s.assert_within_limits();
+}
+
+/// Two-letter codes other than `except`, upper case.
+fn codes(n: usize, except: &str) -> Vec<String> {
+    (b'A'..=b'Z')
+        .flat_map(|a| (b'A'..=b'Z').map(move |b| format!("{}{}", a as char, b as char)))
+        .filter(|c| c != except)
+        .take(n)
+        .collect()
+}
+
+/// A record with the most rules, each with every kind of condition: long lists
+/// whose matching value comes last, and a `query` condition that only the last
+/// rule's request meets, so a scan evaluates every condition of every rule.
+fn record_with_the_most_rules(list_len: usize) -> Value {
+    let rules: Vec<Value> = (0..256)
+        .map(|i| {
+            let mut country = codes(list_len - 1, "US");
+            country.push("US".into());
+            let mut region: Vec<String> = codes(list_len - 1, "US").iter().map(|c| format!("{c}-CA")).collect();
+            region.push("US-CA".into());
+            let mut language: Vec<String> = codes(list_len - 1, "EN").iter().map(|c| c.to_lowercase()).collect();
+            language.push("en".into());
+            let mut query: serde_json::Map<String, Value> =
+                (0..8).map(|k| (format!("k{k}"), json!("v"))).collect();
+            query.insert("rule".into(), json!(i.to_string()));
+            json!({
+                "when": {
+                    "country": country,
+                    "continent": ["AF", "AN", "AS", "EU", "OC", "SA", "NA"],
+                    "region": region,
+                    "os": ["android", "windows", "macos", "linux", "chromeos", "other", "ios"],
+                    "device": ["tablet", "desktop", "bot", "mobile"],
+                    "language": language,
+                    "after": "2020-01-01T00:00:00Z",
+                    "before": "2100-01-01T00:00:00Z",
+                    "query": query,
+                },
+                "url": format!("https://example.com/rule/{i}"),
+            })
+        })
+        .collect();
+    json!({"url": "https://example.com/default", "forward_query": false, "rules": rules})
+}
+
+#[test]
+fn a_record_with_the_most_rules_is_within_the_limits() {
+    let s = Service::start(config());
+    // The longest lists that keep the record under the admin API's body limit.
+    let record = (1..=256)
+        .rev()
+        .map(record_with_the_most_rules)
+        .find(|r| r.to_string().len() <= MAX_BODY_BYTES)
+        .expect("a record that fits");
+    let body = record.to_string();
+    eprintln!("record with 256 rules: {} bytes", body.len());
+    let path = "/_api/v1/links/go.example.com/most-rules";
+    let put = s.send(
+        api("PUT", path)
+            .header("content-type", "application/json")
+            .body(body),
+    );
+    assert_eq!(put.status, 201, "{}", put.text());
+    measured(&s, "PUT", path, 0);
+
+    let query = "/most-rules?k0=v&k1=v&k2=v&k3=v&k4=v&k5=v&k6=v&k7=v&rule=255";
+    for (n, cache) in [(0, "MISS"), (1, "HIT")] {
+        let r = s.send(
+            Req::get(query)
+                .header("user-agent", ua::IPHONE)
+                .header("accept-language", "en-US,en;q=0.9"),
+        );
+        assert_eq!(
+            (r.status, r.header("location")),
+            (302, Some("https://example.com/rule/255")),
+            "scan {n}"
+        );
+        assert_eq!(r.header("x-qr-cache"), Some(cache), "scan {n}");
+        measured(&s, "GET", query, n);
+    }
+    s.assert_within_limits();
+}
+
+#[test]
+fn an_import_of_the_most_lines_is_within_the_limits() {
+    let s = Service::start(config());
+    let body: Vec<String> = (0..MAX_IMPORT_LINES)
+        .map(|n| {
+            json!({"domain": "go.example.com", "slug": format!("bulk-{n}"), "url": format!("https://example.com/{n}")})
+                .to_string()
+        })
+        .collect();
+    let body = body.join("\n");
+    assert!(body.len() <= MAX_BODY_BYTES, "{} bytes", body.len());
+    let r = import(&s, body);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let results: Vec<Value> = r
+        .text()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("result line is not JSON ({e}): {l}")))
+        .collect();
+    assert_eq!(results.len(), MAX_IMPORT_LINES);
+    let written = results.iter().filter(|r| r["status"] == 201).count();
+    assert_eq!(written, MAX_IMPORT_LINES, "every line written: {:?}", results.iter().find(|r| r["status"] != 201));
+    measured(&s, "POST", "/_api/v1/import", 0);
+    assert_eq!(
+        s.get(&format!("/bulk-{}", MAX_IMPORT_LINES - 1)).header("location"),
+        Some(format!("https://example.com/{}", MAX_IMPORT_LINES - 1).as_str())
+    );
+    s.assert_within_limits();
+}
+
+#[test]
+fn an_import_naming_many_domains_is_within_the_limits() {
+    // Every domain has a settings document of its own, longer than the
+    // `fastly` crate's first lookup buffer (256 bytes), as the defaults are.
+    let hosts: Vec<String> = (0..16).map(|i| format!("shop-{i}.example.com")).collect();
+    let mut allowed = hosts.clone();
+    allowed.push("example.com".into());
+    let mut config = ServiceConfig::new()
+        .secret("admin_token", TOKEN)
+        .setting("destination_hosts", json!(allowed))
+        .setting("not_found_url", json!("https://example.com/not-found"));
+    let domains: Vec<String> = (0..IMPORT_DOMAINS).map(|i| format!("d{i}.qr.test")).collect();
+    for d in &domains {
+        config = config
+            .domain_setting(d, "destination_hosts", json!(allowed))
+            .domain_setting(d, "cache_ttl", json!(120));
+    }
+    let s = Service::start(config);
+    let body: Vec<String> = domains
+        .iter()
+        .enumerate()
+        .map(|(i, d)| json!({"domain": d, "slug": "x", "url": format!("https://shop-{}.example.com/{i}", i % 16)}).to_string())
+        .collect();
+    let r = import(&s, body.join("\n"));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let statuses: Vec<u64> = r
+        .text()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).map(|v| v["status"].as_u64().unwrap_or(0)).unwrap_or(0))
+        .collect();
+    assert_eq!(statuses, vec![201; IMPORT_DOMAINS], "{}", r.text());
+    let cost = measured(&s, "POST", "/_api/v1/import", 0);
+    assert!(
+        cost.config_lookups as usize > IMPORT_DOMAINS,
+        "the import read every domain's settings: {cost:?}"
+    );
+    s.assert_within_limits();
+}
