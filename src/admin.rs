@@ -20,13 +20,14 @@ use fastly::kv_store::{InsertMode, KVStoreError, PendingInsertHandle, PendingLoo
 use fastly::{KVStore, Request, Response};
 use qr_edge_core::admin::{
     body_too_large, check_content_type, check_import_size, created_body, etag, import_lines,
-    link_location, list_body, parse_admin_record, parse_route, random_slug,
-    record_from_import, slug_of_key, split_import_line, token_matches, Action, AdminError,
-    AdminRoute, AuditEntry, Caller, Change, ImportResult, ListItem, ListQuery, MediaType,
-    Preconditions, MAX_BODY_BYTES, RANDOM_SLUG_BYTES,
+    link_location, list_body, parse_admin_record, parse_route, random_slug, record_from_import,
+    slug_of_key, split_import_line, token_matches, Action, AdminError, AdminRoute, AuditEntry,
+    Caller, Change, ImportResult, ListItem, ListQuery, MediaType, Preconditions, MAX_BODY_BYTES,
+    RANDOM_SLUG_BYTES,
 };
 use qr_edge_core::admin::{is_tombstone, TOMBSTONE, TOMBSTONE_TTL_SECS};
 use qr_edge_core::admin::{ImportedLinks, IMPORT_WINDOW};
+use qr_edge_core::lower_hex;
 use qr_edge_core::path::normalize_host;
 use qr_edge_core::privacy::{ip_for_log, IpMode};
 use qr_edge_core::record::{parse_record, LinkRecord, Strictness};
@@ -320,10 +321,14 @@ fn list_links(req: &Request, domain: &str) -> Result<Response, AdminError> {
 fn import(mut req: Request, call: Call) -> Result<Handled, AdminError> {
     let body = read_body(&mut req, MediaType::Ndjson)?;
     check_import_size(import_lines(&body).len())?;
+    // Names this import in the KV metadata of what it writes (see `write_tag`):
+    // request ids are not unique everywhere (Viceroy gives every request zeros).
+    let nonce = random_bytes().map_or_else(|_| call.at_ms.to_string(), |b| lower_hex(&b));
     let import = Import {
         links: Links::open()?,
         call,
         body,
+        nonce,
     };
     let head = Response::from_status(StatusCode::OK)
         .with_header("content-type", "application/x-ndjson")
@@ -339,12 +344,20 @@ pub struct Import {
     links: Links,
     call: Call,
     body: Vec<u8>,
+    /// Random, hex: tells this import's writes from any other's.
+    nonce: String,
 }
 
 impl Import {
     /// Writes every line and streams one result per link line.
     pub fn stream(mut self, mut out: StreamingBody) {
-        let mut settings_by_domain: HashMap<String, Result<Settings, AdminError>> = HashMap::new();
+        // One settings reader for the whole import: `defaults` is read once and
+        // the config-store lookups stay within Fastly's limit however many
+        // domains the lines name (lines past it are refused, 503).
+        let mut settings = ImportSettings {
+            reader: SettingsReader::open(),
+            by_domain: HashMap::new(),
+        };
         let mut claimed = ImportedLinks::default();
         let body = std::mem::take(&mut self.body);
         // The lines since the last window was written: refused ones wait with
@@ -352,7 +365,7 @@ impl Import {
         let mut window: Vec<ImportLineState> = Vec::new();
         let mut writes = 0;
         for (number, line) in import_lines(&body) {
-            let line = prepare_line(number, line, &mut settings_by_domain, &mut claimed);
+            let line = prepare_line(number, line, &mut settings, &mut claimed);
             if matches!(line, ImportLineState::Write(_)) {
                 if writes == IMPORT_WINDOW {
                     self.write_window(&mut window, &mut out);
@@ -380,7 +393,7 @@ impl Import {
             })
             .collect();
         self.call.at_ms = unix_millis();
-        write_together(&self.links, &self.call, &mut writes);
+        write_together(&self.links, &self.call, &self.nonce, &mut writes);
         let text: String = window
             .drain(..)
             .map(|line| match line {
@@ -438,12 +451,28 @@ impl LineWrite {
     }
 }
 
+/// The settings of the domains an import names: each read once per import,
+/// through one reader.
+struct ImportSettings {
+    reader: SettingsReader,
+    by_domain: HashMap<String, Result<Settings, AdminError>>,
+}
+
+impl ImportSettings {
+    fn of(&mut self, domain: &str) -> &Result<Settings, AdminError> {
+        let reader = &mut self.reader;
+        self.by_domain
+            .entry(domain.to_owned())
+            .or_insert_with(|| served_by(reader, domain))
+    }
+}
+
 /// Validates one import line: its result when refused, else the write to make.
 /// Settings are read once per domain per import.
 fn prepare_line(
     number: usize,
     line: &[u8],
-    settings_by_domain: &mut HashMap<String, Result<Settings, AdminError>>,
+    settings: &mut ImportSettings,
     claimed: &mut ImportedLinks,
 ) -> ImportLineState {
     let parts = match split_import_line(line) {
@@ -454,10 +483,7 @@ fn prepare_line(
     let failed = |e: &AdminError| {
         ImportLineState::Done(ImportResult::failed(number, Some(&domain), Some(&slug), e))
     };
-    let settings = match settings_by_domain
-        .entry(domain.clone())
-        .or_insert_with(|| served(&domain))
-    {
+    let settings = match settings.of(&domain) {
         Ok(settings) => settings.clone(),
         Err(e) => return failed(e),
     };
@@ -492,7 +518,7 @@ fn prepare_line(
 /// invalidated and the audit line written ([`committed`]). Each step is
 /// started for every link before the first is awaited (the KV store has no
 /// "wait for any"), so the window pays one KV latency per step, not one per link.
-fn write_together(links: &Links, call: &Call, writes: &mut [&mut LineWrite]) {
+fn write_together(links: &Links, call: &Call, nonce: &str, writes: &mut [&mut LineWrite]) {
     let mut pending: Vec<usize> = (0..writes.len()).collect();
     for _ in 0..WRITE_ATTEMPTS {
         if pending.is_empty() {
@@ -513,7 +539,7 @@ fn write_together(links: &Links, call: &Call, writes: &mut [&mut LineWrite]) {
                 let current = read?;
                 let write = &writes[i];
                 let generation = current.as_ref().map(|s| s.generation);
-                let handle = links.start_write(&write.store_key, &write.value, generation)?;
+                let handle = links.start_write(write, generation, nonce)?;
                 Ok((current, handle))
             })
             .collect();
@@ -539,10 +565,8 @@ fn write_together(links: &Links, call: &Call, writes: &mut [&mut LineWrite]) {
         .collect();
     for (&i, read_back) in written.iter().zip(read_backs) {
         let write = &mut *writes[i];
-        let stored = read_back.and_then(|handle| links.finish_read(handle).ok().flatten());
-        write.generation = stored
-            .filter(|stored| stored.body == write.value.as_bytes())
-            .map(|stored| stored.generation);
+        write.generation =
+            read_back.and_then(|handle| links.generation_of_write(handle, write, nonce));
         let Some(replaced) = &write.replaced else {
             continue;
         };
@@ -559,6 +583,11 @@ fn write_together(links: &Links, call: &Call, writes: &mut [&mut LineWrite]) {
             Some(&write.record),
         );
     }
+}
+
+/// The KV metadata of an imported value: which import (its nonce) and line wrote it.
+fn write_tag(nonce: &str, line: usize) -> String {
+    format!("import {nonce} line {line}")
 }
 
 /// The asynchronous halves of [`Links::read_raw`], [`Links::add`] and
@@ -583,21 +612,41 @@ impl Links {
         }
     }
 
-    /// Insert-if-absent (`generation` `None`), or a replacement of that generation.
+    /// Insert-if-absent (`generation` `None`), or a replacement of that
+    /// generation. The value's KV metadata names this write ([`write_tag`]),
+    /// so that [`Links::generation_of_write`] can recognise it without
+    /// reading the body back.
     fn start_write(
         &self,
-        key: &str,
-        value: &str,
+        write: &LineWrite,
         generation: Option<u64>,
+        nonce: &str,
     ) -> Result<PendingInsertHandle, AdminError> {
-        let insert = self.store.build_insert();
+        let insert = self
+            .store
+            .build_insert()
+            .metadata(&write_tag(nonce, write.number));
         let insert = match generation {
             None => insert.mode(InsertMode::Add),
             Some(generation) => insert.if_generation_match(generation),
         };
         insert
-            .execute_async(key, value.to_owned())
+            .execute_async(&write.store_key, write.value.clone())
             .map_err(store_error)
+    }
+
+    /// The generation of `write`'s value from a read-back of its key, if it is
+    /// still the one stored (inserts do not report it; another writer may
+    /// already have replaced it). The body is left unread: the metadata tells.
+    fn generation_of_write(
+        &self,
+        read_back: PendingLookupHandle,
+        write: &LineWrite,
+        nonce: &str,
+    ) -> Option<u64> {
+        let found = self.store.pending_lookup_wait(read_back).ok()?;
+        let ours = found.metadata()? == write_tag(nonce, write.number).as_bytes();
+        ours.then(|| found.current_generation())
     }
 
     /// `false` when the precondition of [`Links::start_write`] no longer held.

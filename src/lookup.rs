@@ -296,17 +296,19 @@ const HIDDEN: &[u8] = b"H";
 ///    transactional lookups now collapse on any obligation still outstanding
 ///    instead of being served stale.
 /// 2. Wait: a transactional lookup of our own blocks, by request collapsing,
-///    until the one outstanding obligation (if any) is fulfilled or given up.
-///    Every obligation that existed before step 1 is then finished.
+///    while another client holds the obligation (there is at most one per
+///    key). When it returns, every obligation that existed at step 1 is done.
 /// 3. If that read inserted something, hide it again; if we were handed the
 ///    obligation instead, nothing was inserted since step 1: give it back.
 ///    Either way, whatever is inserted from now on comes from a source read
-///    that began after the KV write, so it holds the new record.
-/// 4. Purge the surrogate key for the other POPs (eventual, and at this POP a
-///    no-op for correctness).
+///    that began after step 1, i.e. after the KV write, so it reads the new
+///    record (a KV read at the POP that wrote sees the write).
+/// 4. Purge the surrogate key for the other POPs (eventual; at this POP it
+///    adds nothing to the above).
 ///
-/// The wait is at most one source read, bounded by the origin backend's
-/// timeouts; it usually costs nothing (no read is under way).
+/// The wait usually costs nothing (no read is under way); otherwise it lasts
+/// until the read in flight for this link ends, which the origin backend's
+/// timeouts bound.
 pub fn invalidate(key: &LinkKey) {
     let cache_key = key.store_key();
     hide(&cache_key);

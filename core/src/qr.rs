@@ -384,7 +384,7 @@ fn render_png(qr: &QrCode, margin: u8, size: u32, fg: [u8; 3], bg: [u8; 3]) -> V
             raw.resize(raw.len() + row_bytes, 0);
         }
     }
-    let idat = miniz_oxide::deflate::compress_to_vec_zlib(&raw, 9);
+    let idat = miniz_oxide::deflate::compress_to_vec_zlib(&raw, deflate_level(raw.len()));
 
     let mut out = Vec::with_capacity(idat.len() + 80);
     out.extend_from_slice(b"\x89PNG\r\n\x1a\n");
@@ -398,6 +398,21 @@ fn render_png(qr: &QrCode, margin: u8, size: u32, fg: [u8; 3], bg: [u8; 3]) -> V
     png_chunk(&mut out, b"IDAT", &idat);
     png_chunk(&mut out, b"IEND", &[]);
     out
+}
+
+/// Scanlines above this many bytes are deflated at level 1, smaller ones at 9.
+const FAST_DEFLATE_ABOVE: usize = 256 * 1024;
+
+/// The deflate level for `raw_len` bytes of scanlines. Level 9 buys a few
+/// percent on the largest images for 20 times the CPU: 4096 px at version 40
+/// (2 MB of scanlines) measured 74 ms at level 9 and 3.3 ms at level 1 (natively,
+/// 16 % larger output), and Fastly stops a request after 50 ms of CPU.
+fn deflate_level(raw_len: usize) -> u8 {
+    if raw_len > FAST_DEFLATE_ABOVE {
+        1
+    } else {
+        9
+    }
 }
 
 /// Appends one PNG chunk: length, type, data, CRC-32 of type + data.

@@ -5,7 +5,7 @@
 //! (crate::limits, issue 11).
 
 use crate::client::{send_raw, Reply, Req};
-use crate::limits::{RequestCost, Tracker};
+use crate::limits::{process_cpu_nanos, RequestCost, Tracker};
 use crate::repo_root;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -253,7 +253,11 @@ impl Service {
         let lines = Arc::new(Mutex::new(Vec::new()));
         // Viceroy's tokio runtime has one worker thread per core.
         let workers = thread::available_parallelism().map_or(1, |n| n.get());
-        let tracker = Arc::new(Mutex::new(Tracker::new(workers)));
+        let pid = child.id();
+        let tracker = Arc::new(Mutex::new(Tracker::new(
+            workers,
+            Box::new(move || process_cpu_nanos(pid)),
+        )));
         let last_line = Arc::new(Mutex::new(Instant::now()));
         let (tx, rx) = mpsc::channel();
         let mut readers = Vec::new();
@@ -274,10 +278,17 @@ impl Service {
             ),
         ] {
             let Some(stream) = stream else { continue };
-            let (lines, tracker, last_line, tx) =
-                (lines.clone(), tracker.clone(), last_line.clone(), tx.clone());
+            let (lines, tracker, last_line, tx) = (
+                lines.clone(),
+                tracker.clone(),
+                last_line.clone(),
+                tx.clone(),
+            );
             readers.push(thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                for line in BufReader::with_capacity(1 << 16, stream)
+                    .lines()
+                    .map_while(Result::ok)
+                {
                     if let Some(addr) = line.split("Listening on http://").nth(1) {
                         let _ = tx.send(addr.trim().to_owned());
                     }
@@ -316,10 +327,7 @@ impl Service {
     /// (up to 5 s) until no request is running and Viceroy's output is read.
     pub fn request_costs(&self) -> Vec<RequestCost> {
         self.settle(Duration::from_secs(5));
-        self.tracker
-            .lock()
-            .map(|t| t.costs())
-            .unwrap_or_default()
+        self.tracker.lock().map(|t| t.costs()).unwrap_or_default()
     }
 
     /// Every limit broken so far, one sentence per request and limit.
@@ -378,6 +386,8 @@ impl Service {
                     "guest_us": c.guest_time.as_micros() as u64,
                     "wall_us": c.wall.as_micros() as u64,
                     "io_wait_us": c.io_wait.as_micros() as u64,
+                    "host_us": c.host_time.as_micros() as u64,
+                    "process_cpu_us": c.process_cpu.map(|d| d.as_micros() as u64),
                     "completed": c.completed,
                 })
                 .to_string()
@@ -390,7 +400,10 @@ impl Service {
             .open(&file)
             .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()));
         if let Err(e) = written {
-            eprintln!("cannot append the request costs to {}: {e}", PathBuf::from(file).display());
+            eprintln!(
+                "cannot append the request costs to {}: {e}",
+                PathBuf::from(file).display()
+            );
         }
     }
 

@@ -756,21 +756,6 @@ fn an_import_writes_each_good_line_and_reports_the_bad_ones() {
     assert_eq!(s.get("/odd").status, 404);
 }
 
-#[test]
-fn an_import_of_over_10000_lines_is_413_and_writes_nothing() {
-    let s = service();
-    let line =
-        |n: usize| format!(r#"{{"domain":"go.example.com","slug":"s{n}","url":"https://e.com/"}}"#);
-    let body: Vec<String> = (0..10_001).map(line).collect();
-    let r = s.send(
-        api("POST", "/_api/v1/import")
-            .header("content-type", "application/x-ndjson")
-            .body(body.join("\n")),
-    );
-    problem(&r, 413);
-    assert_eq!(s.get("/s0").status, 404);
-}
-
 // --- audit ------------------------------------------------------------------
 
 #[test]

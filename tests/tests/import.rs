@@ -28,6 +28,16 @@ fn config() -> ServiceConfig {
         .setting("destination_hosts", json!(["example.com", "*.example.com"]))
 }
 
+/// A service that has answered one request. The first request a Viceroy
+/// process runs costs several milliseconds more guest time than any later one
+/// (the process warming up, not the request), which would count against the
+/// import under test (README: how the import cap was sized).
+fn warm(config: ServiceConfig) -> Service {
+    let s = Service::start(config);
+    assert_eq!(s.get("/_health").status, 200);
+    s
+}
+
 fn import_request(body: &str) -> Req {
     Req::new("POST", "/_api/v1/import")
         .header("authorization", &format!("Bearer {TOKEN}"))
@@ -127,7 +137,7 @@ fn stored_url(s: &Service, slug: &str) -> Option<String> {
 
 #[test]
 fn an_import_at_the_cap_writes_every_line_and_streams_its_results_in_order() {
-    let s = Service::start(config());
+    let s = warm(config());
     let body: Vec<String> = (0..MAX_IMPORT_LINES)
         .map(|i| line(&format!("cap-{i}"), &format!("https://example.com/{i}")))
         .collect();
@@ -172,7 +182,7 @@ fn an_import_at_the_cap_writes_every_line_and_streams_its_results_in_order() {
         s.get(&format!("/cap-{last}")).header("location"),
         Some(format!("https://example.com/{last}").as_str())
     );
-    s.wait_for_completed(2);
+    s.wait_for_completed(3);
     let lines = audit(&s);
     assert_eq!(lines.len(), MAX_IMPORT_LINES, "one audit line per write");
     assert!(
@@ -186,7 +196,7 @@ fn an_import_at_the_cap_writes_every_line_and_streams_its_results_in_order() {
 
 #[test]
 fn an_import_over_the_cap_is_413_naming_both_counts_and_writes_nothing() {
-    let s = Service::start(config().link(
+    let s = warm(config().link(
         &format!("{DOMAIN}/over-0"),
         r#"{"url":"https://example.com/before"}"#,
     ));
@@ -207,7 +217,7 @@ fn an_import_over_the_cap_is_413_naming_both_counts_and_writes_nothing() {
         Some("https://example.com/before")
     );
     assert_eq!(stored_url(&s, &format!("over-{MAX_IMPORT_LINES}")), None);
-    s.wait_for_completed(3);
+    s.wait_for_completed(4);
     assert!(audit(&s).is_empty(), "nothing written, nothing audited");
 }
 
@@ -229,7 +239,7 @@ fn mixed_lines() -> (Vec<String>, Vec<Expected>, BTreeMap<String, String>) {
     let mut body = Vec::new();
     let mut expected = Vec::new();
     let mut stored = BTreeMap::new();
-    for i in 0..(3 * IMPORT_WINDOW + 7) {
+    for i in 0..MAX_IMPORT_LINES {
         let slug = format!("m-{i}");
         let number = body.len() + 1;
         let mut want = |slug: Option<&str>, status, field: Option<&str>| {
@@ -295,7 +305,7 @@ fn a_mixed_import_gives_each_line_the_result_a_single_write_would_get() {
     for (slug, value) in &stored {
         config = config.link(&format!("{DOMAIN}/{slug}"), value);
     }
-    let s = Service::start(config);
+    let s = warm(config);
     let r = send_streamed(&s, &body.join("\n"));
     assert_eq!(r.status, 200, "{}", r.head);
     let results = r.results();
@@ -343,7 +353,7 @@ fn a_mixed_import_gives_each_line_the_result_a_single_write_would_get() {
         assert_eq!(stored_url(&s, slug), want, "{slug} after line {}", e.line);
     }
     let written: Vec<&Expected> = expected.iter().filter(|e| e.status < 300).collect();
-    s.wait_for_completed(2);
+    s.wait_for_completed(3);
     let lines = audit(&s);
     assert_eq!(
         lines.len(),
@@ -371,8 +381,8 @@ fn a_mixed_import_gives_each_line_the_result_a_single_write_would_get() {
 
 #[test]
 fn concurrent_imports_of_the_same_links_never_overwrite_each_other_unseen() {
-    let s = std::sync::Arc::new(Service::start(config()));
-    let n = 3 * IMPORT_WINDOW;
+    let s = std::sync::Arc::new(warm(config()));
+    let n = MAX_IMPORT_LINES / 4;
     let body = |who: &str| {
         (0..n)
             .map(|i| {
@@ -419,7 +429,7 @@ fn concurrent_imports_of_the_same_links_never_overwrite_each_other_unseen() {
             "race-{i}: {statuses:?}"
         );
     }
-    s.wait_for_completed(2);
+    s.wait_for_completed(3);
     // Per link, the audit lines form one chain: one create, and each update
     // names as the version it replaced the version another line wrote.
     let mut by_slug: BTreeMap<String, Vec<Value>> = BTreeMap::new();
@@ -471,16 +481,16 @@ fn concurrent_imports_of_the_same_links_never_overwrite_each_other_unseen() {
 /// `scripts/load-links --to`: a file larger than the cap goes in chunks.
 #[test]
 fn load_links_sends_a_larger_file_in_chunks_of_the_cap() {
-    let s = Service::start(config());
+    let s = warm(config());
     let dir = std::env::temp_dir().join(format!("qr-edge-load-links-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
-    let total = 2 * MAX_IMPORT_LINES + 5;
+    let total = MAX_IMPORT_LINES + 5;
     let mut text = String::new();
     for i in 0..total {
         if i == 3 {
             text += "\n"; // blank: skipped, line numbers kept
         }
-        if i == MAX_IMPORT_LINES + 1 {
+        if i == MAX_IMPORT_LINES - 2 {
             text += &line("-bad-", "https://example.com/");
             text += "\n";
         }
@@ -565,7 +575,10 @@ fn load_links_sends_a_larger_file_in_chunks_of_the_cap() {
     );
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert_eq!(again.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("sending"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("the service refused {} lines at once", total + 1)),
+        "{stderr}"
+    );
     assert!(
         stderr.contains(&format!("0 created, {total} replaced, 1 refused, 0 failed")),
         "{stderr}"
@@ -574,68 +587,99 @@ fn load_links_sends_a_larger_file_in_chunks_of_the_cap() {
 }
 
 /// The figures behind `MAX_IMPORT_LINES` (its doc comment, the README): the
-/// guest time of imports of several sizes, from the harness's per-request
-/// accounting (tests/src/limits.rs), and the slope per line. Not a check:
-/// run it by hand on a quiet machine with
+/// guest time of imports of several sizes up to the cap, from the harness's
+/// per-request accounting (tests/src/limits.rs), creating links and then
+/// replacing them (the heavier: the old value is read for the audit line),
+/// and the slope per line. One warm Viceroy; each figure is the least of its
+/// rounds, the best estimate of the cost without other work on the machine.
+/// Not a check: run it by hand, ideally on a quiet machine, with
 /// `cargo test -p qr-edge-tests --test import -- --ignored --nocapture measure`.
 #[test]
 #[ignore]
 fn measure_the_guest_time_of_an_import_line() {
-    let sizes = [1, 50, 100, 200, 300, 400];
-    let mut points = Vec::new();
-    for round in 0..3 {
-        for &n in &sizes {
-            let s = Service::start(config());
-            // Realistic lines: a record with tags, a note and a rule.
-            let body: Vec<String> = (0..n)
-                .map(|i| {
-                    json!({
-                        "domain": DOMAIN, "slug": format!("measure-{i}"),
-                        "url": format!("https://example.com/campaign/{i}?utm_source=qr"),
-                        "tags": ["spring", "poster"], "note": "printed run 2026-03",
-                        "rules": [{"when": {"country": ["DE", "AT"]}, "url": "https://example.com/de"}],
-                    })
-                    .to_string()
+    let sizes = [
+        1,
+        MAX_IMPORT_LINES / 4,
+        MAX_IMPORT_LINES / 2,
+        MAX_IMPORT_LINES,
+    ];
+    let rounds = 5;
+    let s = Service::start(config());
+    // Realistic lines: a record with tags, a note and a rule.
+    let body = |n: usize, tag: &str| {
+        (0..n)
+            .map(|i| {
+                json!({
+                    "domain": DOMAIN, "slug": format!("{tag}-{i}"),
+                    "url": format!("https://example.com/campaign/{i}?utm_source=qr"),
+                    "tags": ["spring", "poster"], "note": "printed run 2026-03",
+                    "rules": [{"when": {"country": ["DE", "AT"]}, "url": "https://example.com/de"}],
                 })
-                .collect();
-            let r = s.send(import_request(&body.join("\n")));
-            assert_eq!(r.status, 200);
-            s.wait_for_completed(1);
-            let cost = s
-                .request_costs()
-                .into_iter()
-                .find(|c| c.target == "/_api/v1/import")
-                .expect("the import's cost");
-            eprintln!(
-                "round {round}: {n:4} lines: guest {:7.2} ms, wall {:7.2} ms, I/O wait {:7.2} ms, {} hostcalls",
-                cost.guest_time.as_secs_f64() * 1e3,
-                cost.wall.as_secs_f64() * 1e3,
-                cost.io_wait.as_secs_f64() * 1e3,
-                cost.hostcalls
-            );
-            // Sizes past the cap break the guest-time budget on purpose; the
-            // harness's check on drop is not the point here.
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(s)));
-            points.push((
-                n as f64,
-                cost.guest_time.as_secs_f64() * 1e6,
-                cost.hostcalls as f64,
-            ));
+                .to_string()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let mut sent = 0;
+    let mut import = |text: String| {
+        let r = s.send(import_request(&text));
+        assert_eq!(r.status, 200);
+        sent += 1;
+        s.wait_for_completed(sent);
+        s.request_costs()
+            .into_iter()
+            .filter(|c| c.target == "/_api/v1/import")
+            .nth(sent - 1)
+            .expect("the import's cost")
+    };
+    import(body(1, "warm-up"));
+    let mut best: BTreeMap<(&str, usize), (f64, u32)> = BTreeMap::new();
+    for round in 0..rounds {
+        for &n in &sizes {
+            // The same lines twice: first each creates its link, then replaces it.
+            for kind in ["create", "replace"] {
+                let cost = import(body(n, &format!("r{round}-n{n}")));
+                let ms = cost.guest_time.as_secs_f64() * 1e3;
+                eprintln!(
+                    "round {round}: {kind:7} {n:3} lines: guest {ms:6.2} ms, wall {:6.2} ms, {} hostcalls",
+                    cost.wall.as_secs_f64() * 1e3,
+                    cost.hostcalls
+                );
+                let entry = best.entry((kind, n)).or_insert((f64::MAX, cost.hostcalls));
+                entry.0 = entry.0.min(ms);
+            }
         }
     }
-    let fit = |y: fn(&(f64, f64, f64)) -> f64| {
-        let n = points.len() as f64;
-        let (sx, sy) = points
+    for kind in ["create", "replace"] {
+        let points: Vec<(f64, f64, f64)> = sizes
             .iter()
-            .fold((0.0, 0.0), |(a, b), p| (a + p.0, b + y(p)));
-        let (mx, my) = (sx / n, sy / n);
-        let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (y(p) - my)).sum();
-        let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
-        let slope = sxy / sxx;
-        (slope, my - slope * mx)
-    };
-    let (per_line, fixed) = fit(|p| p.1);
-    let (calls_per_line, calls_fixed) = fit(|p| p.2);
-    eprintln!("guest time: {per_line:.1} µs per line + {fixed:.0} µs fixed");
-    eprintln!("hostcalls: {calls_per_line:.1} per line + {calls_fixed:.0} fixed");
+            .map(|&n| {
+                let (ms, calls) = best[&(kind, n)];
+                (n as f64, ms * 1e3, f64::from(calls))
+            })
+            .collect();
+        let fit = |y: fn(&(f64, f64, f64)) -> f64| {
+            let k = points.len() as f64;
+            let (sx, sy) = points
+                .iter()
+                .fold((0.0, 0.0), |(a, b), p| (a + p.0, b + y(p)));
+            let (mx, my) = (sx / k, sy / k);
+            let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (y(p) - my)).sum();
+            let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
+            (sxy / sxx, my - sxy / sxx * mx)
+        };
+        let (per_line, fixed) = fit(|p| p.1);
+        let (calls_per_line, calls_fixed) = fit(|p| p.2);
+        for p in &points {
+            eprintln!(
+                "{kind} {:3} lines: least guest time {:.2} ms",
+                p.0,
+                p.1 / 1e3
+            );
+        }
+        eprintln!("{kind}: guest time {per_line:.0} µs per line + {fixed:.0} µs; hostcalls {calls_per_line:.1} per line + {calls_fixed:.0}");
+    }
+    // On a busy machine some imports break the guest-time budget; the figures
+    // are the point here, not the harness's check when the service stops.
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(s)));
 }

@@ -6,6 +6,7 @@
 
 use qr_edge_tests::{Behaviour, Origin, Reply, Req, Service, ServiceConfig};
 use serde_json::json;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -119,6 +120,16 @@ fn a_write_during_a_slow_first_read_wins_over_that_read() {
     );
 }
 
+/// Stops the scanning threads when dropped, so a failed assertion ends the
+/// test instead of leaving `thread::scope` waiting for them.
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
 /// A scan as the scanning thread saw it.
 struct Seen {
     sent: Instant,
@@ -134,13 +145,14 @@ fn an_emergency_disable_stops_every_scan_that_starts_after_its_response() {
     // held after its response), reading the slow origin.
     let (s, origin) = service(1, 60);
     assert_eq!(scan(&s).1.as_deref(), Some(OLD_URL));
-    let stop = std::sync::atomic::AtomicBool::new(false);
+    let stop = AtomicBool::new(false);
     let (put_done, seen) = thread::scope(|scope| {
+        let stopping = StopOnDrop(&stop);
         let scanners: Vec<_> = (0..2)
             .map(|_| {
                 scope.spawn(|| {
                     let mut seen = Vec::new();
-                    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    while !stop.load(Ordering::SeqCst) {
                         let sent = Instant::now();
                         let (status, location, cache) = scan(&s);
                         seen.push(Seen {
@@ -166,7 +178,7 @@ fn an_emergency_disable_stops_every_scan_that_starts_after_its_response() {
         assert_eq!(disabled.status, 201, "{}", disabled.text());
         // Scan on past the refresh's answer and past a whole cache_ttl.
         thread::sleep(SLOW_READ + Duration::from_millis(1500));
-        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        drop(stopping);
         let seen: Vec<Seen> = scanners
             .into_iter()
             .flat_map(|h| h.join().expect("scanner"))

@@ -4,7 +4,9 @@
 
 use super::route::{parse_domain, parse_slug};
 use super::AdminError;
-use crate::record::{record_from_value, DestinationPolicy, LinkRecord, RecordError, Strictness};
+use crate::record::{
+    record_from_value, DestinationPolicy, LinkRecord, RecordError, Strictness, MAX_RECORD_BYTES,
+};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::hash_map::Entry;
@@ -12,10 +14,31 @@ use std::collections::HashMap;
 
 /// Largest request body: 1 MiB.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-/// Most link lines in one import (SPEC §8: as many as one request can write
-/// within Compute's per-request limits of 50 ms CPU and 2 minutes wall time).
-/// SIZING-PLACEHOLDER
-pub const MAX_IMPORT_LINES: usize = 10_000;
+/// Most link lines in one import (SPEC §8): as many as one request can write
+/// within Compute's per-request limits, 50 ms of CPU and 2 minutes of wall
+/// time. Sized from measurements (README "Import: the line cap"; figures from
+/// `measure_the_guest_time_of_an_import_line` in tests/tests/import.rs):
+///
+/// - CPU, the binding limit. Guest time under Viceroy 0.22.0 (release wasm,
+///   the harness's per-request accounting, least of 5 rounds on a warm
+///   Viceroy): 75–98 µs per line creating a link, 78–128 µs replacing one
+///   (the old value is read for the audit line), plus 0.6–1.3 ms per request;
+///   21 and 27 hostcalls per line. Viceroy's guest profiler puts the wasm
+///   execution alone at 50–90 µs per line. At 40 lines, 1.3 ms + 40 × 128 µs
+///   = 6.4 ms: a quarter of the harness's 25 ms budget (Fastly's 50 ms with
+///   a margin of 2), 13% of Fastly's limit. The rest is kept for what the
+///   same import measured on a busy 2-core machine (up to 4× more) and for a
+///   Viceroy process's first request (up to 10 ms more).
+/// - Wall time, assuming 100 ms per production KV operation: the lines go in
+///   windows of [`IMPORT_WINDOW`] with each step's KV operations in flight
+///   together, so 2 windows × 3 round trips (read, conditional insert,
+///   read-back) = 0.6 s, at worst 2 × 7 = 1.4 s when concurrent writers win
+///   every race; plus, one line after another, the cache invalidation and
+///   audit line of each write, 40 × 100 ms = 4 s counting its purge as one
+///   such operation. About 5.4 s in all, far inside 2 minutes.
+///
+/// Larger files are split by the client (`scripts/load-links --to`).
+pub const MAX_IMPORT_LINES: usize = 40;
 
 /// Link lines whose KV operations are in flight together in an import: each
 /// round trip (read, conditional insert, read-back) is started for every line
@@ -75,6 +98,7 @@ pub fn parse_admin_record(
     body: &[u8],
     policy: &DestinationPolicy<'_>,
 ) -> Result<LinkRecord, AdminError> {
+    check_record_size(body.len())?;
     let value: Value =
         serde_json::from_slice(body).map_err(|e| AdminError::MalformedJson(e.to_string()))?;
     admin_record(value, policy)
@@ -160,8 +184,23 @@ pub struct ImportLine {
     pub record: Value,
 }
 
+/// Refuses a record (or an import line, whose `domain` and `slug` add at most
+/// a few hundred bytes) over the record size limit before parsing it: parsing
+/// a 1 MiB body alone costs a good part of a request's CPU.
+fn check_record_size(len: usize) -> Result<(), AdminError> {
+    const SLACK: usize = 512;
+    if len > MAX_RECORD_BYTES + SLACK {
+        return Err(AdminError::InvalidRecord(RecordError {
+            field: String::new(),
+            problem: format!("{len} bytes; a record takes at most {MAX_RECORD_BYTES} (64 KiB)"),
+        }));
+    }
+    Ok(())
+}
+
 /// Splits `{"domain","slug",…record}` into its parts.
 pub fn split_import_line(line: &[u8]) -> Result<ImportLine, AdminError> {
+    check_record_size(line.len())?;
     let value: Value =
         serde_json::from_slice(line).map_err(|e| AdminError::MalformedJson(e.to_string()))?;
     let Value::Object(mut fields) = value else {

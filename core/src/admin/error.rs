@@ -39,7 +39,8 @@ pub enum AdminError {
         /// The media type expected.
         expected: &'static str,
     },
-    /// The body is over 1 MiB, or an import has over 10,000 lines (413).
+    /// The body is over 1 MiB, or an import has more lines than
+    /// [`crate::admin::MAX_IMPORT_LINES`] (413).
     TooLarge(String),
     /// `If-Match` / `If-None-Match` does not hold (412).
     PreconditionFailed(String),

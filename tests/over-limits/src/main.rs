@@ -4,14 +4,16 @@
 //!
 //! - `/lookups/{n}`: `n` config-store lookups in the `settings` store;
 //! - `/backends/{n}`: `n` backend requests to the `origin` backend;
-//! - `/spin/{ms}`: `ms` milliseconds of busy guest CPU;
+//! - `/spin/{n}`: `n` million rounds of arithmetic: busy guest CPU, the same
+//!   amount however busy the machine is (about 1 ms per million here);
 //! - `/wait`: one backend request that waits on a silent origin, so the
-//!   request is long in wall time but short in guest time.
+//!   request is long in wall time but short in guest time;
+//! - `/hostcalls/{n}`: `n` trivial hostcalls (a header set on a request
+//!   handle) and next to no guest work: what the trace itself costs.
 //!
 //! Every path answers 200 with a line saying what it did.
 use fastly::http::StatusCode;
 use fastly::{ConfigStore, Request, Response};
-use std::time::{Duration, Instant};
 
 fn main() {
     let req = Request::from_client();
@@ -19,13 +21,17 @@ fn main() {
     let mut parts = path.trim_start_matches('/').splitn(2, '/');
     let (what, n) = (
         parts.next().unwrap_or(""),
-        parts.next().and_then(|n| n.parse::<u64>().ok()).unwrap_or(0),
+        parts
+            .next()
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0),
     );
     let done = match what {
         "lookups" => lookups(n),
         "backends" => backends(n),
         "spin" => spin(n),
         "wait" => backends(1),
+        "hostcalls" => hostcalls(n),
         _ => String::from("nothing"),
     };
     Response::from_status(StatusCode::OK)
@@ -56,16 +62,28 @@ fn backends(n: u64) -> String {
     format!("{n} backend requests, {ok} answered")
 }
 
-/// Busy CPU for `ms` milliseconds of the guest's monotonic clock.
-fn spin(ms: u64) -> String {
-    let until = Instant::now() + Duration::from_millis(ms);
-    let mut x: u64 = 1;
-    let mut rounds: u64 = 0;
-    while Instant::now() < until {
-        for _ in 0..1000 {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        }
-        rounds += 1;
+/// `n` `fastly_http_req::header_insert` hostcalls.
+fn hostcalls(n: u64) -> String {
+    let mut handle = fastly::handle::RequestHandle::new();
+    let (name, value) = (
+        fastly::http::HeaderName::from_static("x-n"),
+        fastly::http::HeaderValue::from_static("1"),
+    );
+    for _ in 0..n {
+        handle.insert_header(&name, &value);
     }
-    format!("spun {rounds} rounds ({x:x})")
+    format!("{n} hostcalls")
+}
+
+/// `millions` million rounds of a linear congruential generator, which the
+/// optimiser cannot skip (the result is printed).
+fn spin(millions: u64) -> String {
+    let mut x: u64 = 1;
+    for _ in 0..millions * 1_000_000 {
+        x = std::hint::black_box(
+            x.wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407),
+        );
+    }
+    format!("spun {millions} million rounds ({x:x})")
 }
