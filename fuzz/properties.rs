@@ -4,13 +4,14 @@
 //! bytes and panics when a property does not hold; a panic is a finding.
 
 use qr_edge_core::decide::{decide, RuleRef};
+use qr_edge_core::destination::HostPattern;
 use qr_edge_core::path::{
     is_dns_name, is_valid_slug, method_class, normalize_host, route, Route, MAX_SLUG_LEN,
 };
 use qr_edge_core::record::{
-    parse_record, DestinationPolicy, ForwardQuery, LinkRecord, LinkStatus, Rule, SplitEntry, Strictness, When,
+    parse_record, DestinationPolicy, ForwardQuery, LinkRecord, LinkStatus, Rule, SplitEntry,
+    Strictness, When,
 };
-use qr_edge_core::destination::HostPattern;
 use qr_edge_core::targeting::{choose, holds, sticky_point, ScanFacts};
 use qr_edge_core::visitor::{preferred_language, DeviceHints, Geo, Visitor};
 use std::collections::BTreeMap;
@@ -87,9 +88,9 @@ pub fn record_parse(data: &[u8]) {
         HostPattern::parse("*.example.org").expect("pattern"),
     ];
     let allow_list = DestinationPolicy {
-            allowed_hosts: Some(&patterns),
-            ..DestinationPolicy::open(SHORT_DOMAIN)
-        };
+        allowed_hosts: Some(&patterns),
+        ..DestinationPolicy::open(SHORT_DOMAIN)
+    };
 
     let reader = parse_record(data, Strictness::Reader, &any);
     if let Ok(admin) = parse_record(data, Strictness::Admin, &any) {

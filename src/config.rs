@@ -37,7 +37,9 @@ impl SettingsReader {
         let store = match ConfigStoreHandle::open(SETTINGS_CONFIG_STORE) {
             Ok(handle) => Ok(Some(handle)),
             Err(OpenError::ConfigStoreDoesNotExist) => Ok(None),
-            Err(e) => Err(format!("the settings config store could not be opened: {e}")),
+            Err(e) => Err(format!(
+                "the settings config store could not be opened: {e}"
+            )),
         };
         SettingsReader {
             store,
@@ -138,7 +140,8 @@ mod tests {
             if i < MAX_CONFIG_STORE_LOOKUPS - 2 {
                 assert!(read.is_ok(), "{domain}");
             } else {
-                let refused = read.expect_err("past the limit the settings are unknown, not defaults");
+                let refused =
+                    read.expect_err("past the limit the settings are unknown, not defaults");
                 assert_eq!(refused.key, domain);
             }
         }

@@ -171,7 +171,14 @@ impl Refresh {
 /// KV first; on a KV miss (or no KV store), the origin (if configured).
 fn fetch(key: &LinkKey) -> Result<(Link, Source), SourceError> {
     let mut asked = Source::None;
-    if let Ok(Some(store)) = KVStore::open(LINKS_KV_STORE) {
+    // An absent store is a supported configuration (origin only); a store
+    // that fails to open is a source error, never "not found" (SPEC §1).
+    let store = match KVStore::open(LINKS_KV_STORE) {
+        Ok(store) => store,
+        Err(KVStoreError::StoreNotFound(_)) => None,
+        Err(e) => return Err(SourceError::Kv(e)),
+    };
+    if let Some(store) = store {
         asked = Source::Kv;
         match store.lookup(&key.store_key()) {
             Ok(mut found) => {

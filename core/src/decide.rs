@@ -168,7 +168,10 @@ pub fn forward_query(destination: &str, scan_query: &str, forward: &ForwardQuery
     let Ok(mut url) = url::Url::parse(destination) else {
         return location_value(destination);
     };
-    let owned: Vec<String> = url.query_pairs().map(|(name, _)| name.into_owned()).collect();
+    let owned: Vec<String> = url
+        .query_pairs()
+        .map(|(name, _)| name.into_owned())
+        .collect();
     let forwarded: Vec<(String, String)> = url::form_urlencoded::parse(scan_query.as_bytes())
         .into_owned()
         .filter(|(name, _)| forward.forwards(name) && !owned.contains(name))
@@ -261,7 +264,11 @@ mod tests {
             "https://example.com/p?a=1&b=2&c=4#frag"
         );
         assert_eq!(
-            forward_query("https://example.com/spring?next=%2Fhome", "next=https%3A%2F%2Fevil.test%2F", &all),
+            forward_query(
+                "https://example.com/spring?next=%2Fhome",
+                "next=https%3A%2F%2Fevil.test%2F",
+                &all
+            ),
             "https://example.com/spring?next=%2Fhome"
         );
         assert_eq!(
@@ -270,7 +277,11 @@ mod tests {
         );
         let named = ForwardQuery::Named(vec!["utm_*".into(), "gclid".into()]);
         assert_eq!(
-            forward_query("https://example.com/p", "utm_source=qr&next=x&gclid=1&gclid2=2", &named),
+            forward_query(
+                "https://example.com/p",
+                "utm_source=qr&next=x&gclid=1&gclid2=2",
+                &named
+            ),
             "https://example.com/p?utm_source=qr&gclid=1"
         );
         let d = decide_json(
@@ -283,8 +294,14 @@ mod tests {
             d.location.as_deref(),
             Some("https://example.com/x?k=v&utm=1")
         );
-        let d = decide_json(r#"{"url":"https://example.com/x","forward_query":["utm_*"]}"#, "utm_medium=print&x=1");
-        assert_eq!(d.location.as_deref(), Some("https://example.com/x?utm_medium=print"));
+        let d = decide_json(
+            r#"{"url":"https://example.com/x","forward_query":["utm_*"]}"#,
+            "utm_medium=print&x=1",
+        );
+        assert_eq!(
+            d.location.as_deref(),
+            Some("https://example.com/x?utm_medium=print")
+        );
     }
 
     #[test]

@@ -199,8 +199,14 @@ fn has_rule(rule: &str) -> bool {
     while low < high {
         let middle = low + (high - low) / 2;
         // The line holding byte `middle`.
-        let start = text[..middle].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        let end = text[middle..].iter().position(|&b| b == b'\n').map_or(text.len(), |i| middle + i);
+        let start = text[..middle]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        let end = text[middle..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(text.len(), |i| middle + i);
         match text[start..end].cmp(rule.as_bytes()) {
             std::cmp::Ordering::Equal => return true,
             std::cmp::Ordering::Less => low = end + 1,
@@ -267,7 +273,10 @@ mod tests {
     fn every_listed_rule_is_found_by_the_search() {
         for rule in PUBLIC_SUFFIX_RULES.lines() {
             assert!(has_rule(rule), "{rule}");
-            assert!(!has_rule(&format!("{rule}x")) || PUBLIC_SUFFIX_RULES.lines().any(|r| r == format!("{rule}x")));
+            assert!(
+                !has_rule(&format!("{rule}x"))
+                    || PUBLIC_SUFFIX_RULES.lines().any(|r| r == format!("{rule}x"))
+            );
         }
         assert!(!has_rule(""));
         assert!(!has_rule("zzzz.zzzz"));
@@ -304,6 +313,10 @@ mod tests {
             check("https://evil.test/x", &policy),
             Err("host evil.test is not in destination_hosts".into())
         );
-        assert!(check("https://evil.test/x", &DestinationPolicy::open("go.example.com")).is_ok());
+        assert!(check(
+            "https://evil.test/x",
+            &DestinationPolicy::open("go.example.com")
+        )
+        .is_ok());
     }
 }

@@ -7,8 +7,8 @@
 //! host the owner has not allowed.
 
 use crate::clock::parse_rfc3339;
-pub use crate::destination::{DestinationPolicy, MAX_URL_LEN};
 use crate::destination::validate_destination;
+pub use crate::destination::{DestinationPolicy, MAX_URL_LEN};
 use crate::visitor::is_primary_subtag;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -170,10 +170,12 @@ impl ForwardQuery {
     pub fn forwards(&self, name: &str) -> bool {
         match self {
             ForwardQuery::Every(all) => *all,
-            ForwardQuery::Named(names) => names.iter().any(|pattern| match pattern.strip_suffix('*') {
-                Some(prefix) => name.starts_with(prefix),
-                None => name == pattern,
-            }),
+            ForwardQuery::Named(names) => {
+                names.iter().any(|pattern| match pattern.strip_suffix('*') {
+                    Some(prefix) => name.starts_with(prefix),
+                    None => name == pattern,
+                })
+            }
         }
     }
 
@@ -257,7 +259,10 @@ pub fn record_from_value(
 
 fn deserialize_record(body: &[u8], strictness: Strictness) -> Result<LinkRecord, RecordError> {
     if body.len() > MAX_RECORD_BYTES {
-        return Err(RecordError::new("", "the record is larger than 65536 bytes (64 KiB)"));
+        return Err(RecordError::new(
+            "",
+            "the record is larger than 65536 bytes (64 KiB)",
+        ));
     }
     let mut json = serde_json::Deserializer::from_slice(body);
     let mut track = serde_path_to_error::Track::new();
@@ -390,7 +395,11 @@ impl LinkRecord {
             if self.tags.len() > MAX_TAGS {
                 return Err(RecordError::new("tags", "has more than 32 entries"));
             }
-            if let Some(i) = self.tags.iter().position(|t| t.chars().count() > MAX_TAG_CHARS) {
+            if let Some(i) = self
+                .tags
+                .iter()
+                .position(|t| t.chars().count() > MAX_TAG_CHARS)
+            {
                 return Err(RecordError::new(
                     format!("tags[{i}]"),
                     "is longer than 64 characters",
@@ -812,7 +821,11 @@ mod tests {
 
     #[test]
     fn forward_query_is_a_flag_or_a_list_of_names_and_prefixes() {
-        let with = |value: &str| admin(&format!(r#"{{"url":"https://example.com/","forward_query":{value}}}"#));
+        let with = |value: &str| {
+            admin(&format!(
+                r#"{{"url":"https://example.com/","forward_query":{value}}}"#
+            ))
+        };
         let named = with(r#"["utm_*","gclid"]"#).unwrap().forward_query;
         assert!(named.forwards("utm_source") && named.forwards("gclid"));
         assert!(!named.forwards("gclid2") && !named.forwards("next"));
@@ -823,7 +836,9 @@ mod tests {
         assert_eq!(field_of(with(r#""utm_*""#)), "forward_query");
         assert_eq!(field_of(with("[1]")), "forward_query");
         let round = with(r#"["utm_*"]"#).unwrap();
-        assert!(serde_json::to_string(&round).unwrap().contains(r#""forward_query":["utm_*"]"#));
+        assert!(serde_json::to_string(&round)
+            .unwrap()
+            .contains(r#""forward_query":["utm_*"]"#));
     }
 
     #[test]

@@ -185,14 +185,20 @@ impl Settings {
         let fallback = Settings::default();
         let mut settings = Settings {
             cache_ttl: docs.seconds(fields::CACHE_TTL, fallback.cache_ttl),
-            stale_while_revalidate: docs
-                .seconds(fields::STALE_WHILE_REVALIDATE, fallback.stale_while_revalidate),
+            stale_while_revalidate: docs.seconds(
+                fields::STALE_WHILE_REVALIDATE,
+                fallback.stale_while_revalidate,
+            ),
             stale_if_error: docs.seconds(fields::STALE_IF_ERROR, fallback.stale_if_error),
             negative_ttl: docs.seconds(fields::NEGATIVE_TTL, fallback.negative_ttl),
             domains: docs.domains(),
             ip_mode: docs.ip_mode(),
             destination_hosts: docs.destination_hosts(),
-            apple_app_site_association: docs.json(fields::APPLE_APP_SITE_ASSOCIATION, "an object", Value::is_object),
+            apple_app_site_association: docs.json(
+                fields::APPLE_APP_SITE_ASSOCIATION,
+                "an object",
+                Value::is_object,
+            ),
             assetlinks: docs.json(fields::ASSETLINKS, "an array", Value::is_array),
             ..fallback
         };
@@ -274,7 +280,10 @@ impl LoadedSettings {
 }
 
 /// One document as read: absent, or a JSON object.
-fn document(key: &str, read: DocumentRead) -> Result<Option<Map<String, Value>>, SettingsUnavailable> {
+fn document(
+    key: &str,
+    read: DocumentRead,
+) -> Result<Option<Map<String, Value>>, SettingsUnavailable> {
     let unavailable = |reason: String| SettingsUnavailable {
         key: key.to_owned(),
         reason,
@@ -308,12 +317,19 @@ impl Documents<'_> {
 
     fn report_unknown_fields(&mut self) {
         let mut unknown = Vec::new();
-        for (key, doc) in [(DEFAULTS_KEY, &self.defaults), (self.domain_key, &self.domain)] {
+        for (key, doc) in [
+            (DEFAULTS_KEY, &self.defaults),
+            (self.domain_key, &self.domain),
+        ] {
             for field in doc.iter().flat_map(Map::keys) {
                 if !fields::ALL.contains(&field.as_str()) {
                     unknown.push((key.to_owned(), field.clone(), "is not a setting; ignored"));
                 } else if field == fields::DOMAINS && key != DEFAULTS_KEY {
-                    unknown.push((key.to_owned(), field.clone(), "is read from defaults only; ignored here"));
+                    unknown.push((
+                        key.to_owned(),
+                        field.clone(),
+                        "is read from defaults only; ignored here",
+                    ));
                 }
             }
         }
@@ -324,7 +340,8 @@ impl Documents<'_> {
 
     /// The field from the domain's document, else from `defaults`, with the document's key.
     fn get(&self, field: &str) -> Option<(String, Value)> {
-        let from = |doc: &Option<Map<String, Value>>| doc.as_ref().and_then(|d| d.get(field)).cloned();
+        let from =
+            |doc: &Option<Map<String, Value>>| doc.as_ref().and_then(|d| d.get(field)).cloned();
         match from(&self.domain) {
             Some(value) if field != fields::DOMAINS => Some((self.domain_key.to_owned(), value)),
             _ => from(&self.defaults).map(|value| (DEFAULTS_KEY.to_owned(), value)),
@@ -332,7 +349,11 @@ impl Documents<'_> {
     }
 
     /// A field parsed by `parse`; a wrong value is reported and gives `None`.
-    fn parsed<T>(&mut self, field: &str, parse: impl FnOnce(&Value) -> Result<T, String>) -> Option<Result<T, ()>> {
+    fn parsed<T>(
+        &mut self,
+        field: &str,
+        parse: impl FnOnce(&Value) -> Result<T, String>,
+    ) -> Option<Result<T, ()>> {
         let (document, value) = self.get(field)?;
         Some(parse(&value).map_err(|problem| self.report(&document, field.to_owned(), problem)))
     }
@@ -352,10 +373,9 @@ impl Documents<'_> {
 
     fn ip_mode(&mut self) -> IpMode {
         let parse = |value: &Value| {
-            value
-                .as_str()
-                .and_then(IpMode::parse)
-                .ok_or_else(|| "must be one of truncate, hash, full, none; none used (no IP is logged)".to_owned())
+            value.as_str().and_then(IpMode::parse).ok_or_else(|| {
+                "must be one of truncate, hash, full, none; none used (no IP is logged)".to_owned()
+            })
         };
         match self.parsed(fields::IP_MODE, parse) {
             None => IpMode::default(),
@@ -387,10 +407,18 @@ impl Documents<'_> {
         self.host_list(fields::DESTINATION_HOSTS, HostPattern::parse)
     }
 
-    fn host_list<T>(&mut self, field: &str, parse: impl Fn(&str) -> Result<T, String>) -> Option<Vec<T>> {
+    fn host_list<T>(
+        &mut self,
+        field: &str,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Option<Vec<T>> {
         let (document, value) = self.get(field)?;
         let Some(entries) = value.as_array() else {
-            self.report(&document, field.to_owned(), "must be an array of strings; nothing is allowed until it is fixed");
+            self.report(
+                &document,
+                field.to_owned(),
+                "must be an array of strings; nothing is allowed until it is fixed",
+            );
             return Some(Vec::new());
         };
         let mut kept = Vec::with_capacity(entries.len());
@@ -434,7 +462,10 @@ mod tests {
     }
 
     fn fields_of(problems: &[SettingProblem]) -> Vec<String> {
-        problems.iter().map(|p| format!("{}:{}", p.document, p.field)).collect()
+        problems
+            .iter()
+            .map(|p| format!("{}:{}", p.document, p.field))
+            .collect()
     }
 
     #[test]
@@ -475,7 +506,10 @@ mod tests {
             json!({"domains": ["x.test"]}),
         );
         let s = &loaded.settings;
-        assert_eq!((s.cache_ttl, s.stale_if_error, s.negative_ttl), (60, 604_800, 30));
+        assert_eq!(
+            (s.cache_ttl, s.stale_if_error, s.negative_ttl),
+            (60, 604_800, 30)
+        );
         assert_eq!(s.ip_mode, IpMode::None);
         assert_eq!(s.domains, None, "domains is read from defaults only");
         assert_eq!(
@@ -497,8 +531,17 @@ mod tests {
             json!({"destination_hosts": ["example.com", "https://shop.example.com", "bücher.example", "a;b", "*.com", "*.co.uk", 7, "*.example.net"]}),
             Value::Null,
         );
-        let hosts: Vec<String> = loaded.settings.destination_hosts.unwrap().iter().map(ToString::to_string).collect();
-        assert_eq!(hosts, ["example.com", "xn--bcher-kva.example", "*.example.net"]);
+        let hosts: Vec<String> = loaded
+            .settings
+            .destination_hosts
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            hosts,
+            ["example.com", "xn--bcher-kva.example", "*.example.net"]
+        );
         assert_eq!(
             fields_of(&loaded.problems),
             [
@@ -513,13 +556,22 @@ mod tests {
 
     #[test]
     fn a_bad_guard_list_allows_nothing() {
-        let loaded = load(json!({"domains": "go.example.com", "destination_hosts": "example.com"}), Value::Null);
+        let loaded = load(
+            json!({"domains": "go.example.com", "destination_hosts": "example.com"}),
+            Value::Null,
+        );
         assert_eq!(loaded.settings.domains, Some(Vec::new()));
         assert!(!loaded.settings.serves(DOMAIN));
         assert_eq!(loaded.settings.destination_hosts, Some(Vec::new()));
-        assert!(loaded.settings.allows_writes(), "writes are checked against the (empty) list");
+        assert!(
+            loaded.settings.allows_writes(),
+            "writes are checked against the (empty) list"
+        );
         // The domain's own bad list is not widened back to the defaults' good one.
-        let loaded = load(json!({"destination_hosts": ["*"]}), json!({"destination_hosts": {"x": 1}}));
+        let loaded = load(
+            json!({"destination_hosts": ["*"]}),
+            json!({"destination_hosts": {"x": 1}}),
+        );
         assert_eq!(loaded.settings.destination_hosts, Some(Vec::new()));
     }
 
@@ -537,14 +589,27 @@ mod tests {
         );
         let s = &loaded.settings;
         assert_eq!(s.home_url.as_deref(), Some("https://example.com/"));
-        assert_eq!((s.not_found_url.as_deref(), s.fallback_url.as_deref()), (None, None));
-        assert_eq!(fields_of(&loaded.problems), ["defaults:not_found_url", "defaults:fallback_url"]);
-        assert!(loaded.problems[1].problem.contains("redirect loop"), "{}", loaded.problems[1]);
+        assert_eq!(
+            (s.not_found_url.as_deref(), s.fallback_url.as_deref()),
+            (None, None)
+        );
+        assert_eq!(
+            fields_of(&loaded.problems),
+            ["defaults:not_found_url", "defaults:fallback_url"]
+        );
+        assert!(
+            loaded.problems[1].problem.contains("redirect loop"),
+            "{}",
+            loaded.problems[1]
+        );
     }
 
     #[test]
     fn the_report_names_every_problem() {
-        let loaded = load(json!({"domains": ["qr.example.org"], "destination_hosts": ["*.com"]}), Value::Null);
+        let loaded = load(
+            json!({"domains": ["qr.example.org"], "destination_hosts": ["*.com"]}),
+            Value::Null,
+        );
         let report = loaded.report(DOMAIN);
         assert_eq!(report["served"], false);
         assert_eq!(report["writes_allowed"], true);
@@ -555,7 +620,10 @@ mod tests {
 
     #[test]
     fn effective_settings_show_every_field() {
-        let loaded = load(json!({"destination_hosts": ["*.example.com", "*"]}), Value::Null);
+        let loaded = load(
+            json!({"destination_hosts": ["*.example.com", "*"]}),
+            Value::Null,
+        );
         let shown = loaded.settings.to_json();
         assert_eq!(shown["destination_hosts"], json!(["*.example.com", "*"]));
         assert_eq!(shown["ip_mode"], "truncate");

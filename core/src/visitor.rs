@@ -142,7 +142,9 @@ impl Visitor {
             os: operating_system(ua, hints),
             // A `HEAD` fetches no page: only link checkers and preview tools send one.
             bot: known_bot || is_head,
-            language: accept_language.map(crate::scan_event::capped).and_then(preferred_language),
+            language: accept_language
+                .map(crate::scan_event::capped)
+                .and_then(preferred_language),
         }
     }
 }

@@ -16,7 +16,12 @@ const USAGE: &str = "usage: qrctl settings check FILE...   (defaults.json, {doma
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["settings", "check", files @ ..] if !files.is_empty() => settings_check(files),
         _ => {
             eprintln!("{USAGE}");
@@ -76,7 +81,11 @@ fn settings_check(files: &[&str]) -> ExitCode {
     }
     for domain in domains {
         let overrides = (!domain.text.is_empty()).then(|| domain.text.clone());
-        let loaded = Settings::load(&domain.key, Ok(defaults.map(|d| d.text.clone())), Ok(overrides));
+        let loaded = Settings::load(
+            &domain.key,
+            Ok(defaults.map(|d| d.text.clone())),
+            Ok(overrides),
+        );
         match loaded {
             Err(e) => {
                 println!("{}: UNUSABLE, the edge would answer 503: {e}", domain.key);

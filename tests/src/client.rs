@@ -115,6 +115,16 @@ impl Reply {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.text()))
     }
+
+    /// The body as NDJSON: one JSON value per line (import results, export).
+    pub fn ndjson(&self) -> Vec<serde_json::Value> {
+        self.text()
+            .lines()
+            .map(|l| {
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("line is not JSON ({e}): {l}"))
+            })
+            .collect()
+    }
 }
 
 /// Sends raw bytes from `from` to `addr` and reads one response.

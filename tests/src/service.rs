@@ -86,7 +86,10 @@ impl ServiceConfig {
             None => serde_json::Map::new(),
         };
         object.insert(field.into(), value);
-        docs.push((document.into(), serde_json::Value::Object(object).to_string()));
+        docs.push((
+            document.into(),
+            serde_json::Value::Object(object).to_string(),
+        ));
         self
     }
 

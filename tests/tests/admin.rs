@@ -418,7 +418,9 @@ fn invalid_records_are_400_naming_the_field() {
 
 #[test]
 fn destinations_outside_destination_hosts_are_400_naming_url() {
-    let s = Service::start(config().setting("destination_hosts", json!(["example.com", "*.example.com"])));
+    let s = Service::start(
+        config().setting("destination_hosts", json!(["example.com", "*.example.com"])),
+    );
     names_field(
         &put(&s, "phish", r#"{"url":"https://evil.test/login"}"#),
         "url",
@@ -437,8 +439,11 @@ fn destinations_outside_destination_hosts_are_400_naming_url() {
     );
     assert_eq!(s.get("/phish").status, 404);
 
-    let per_domain =
-        Service::start(config().domain_setting("go.example.com", "destination_hosts", json!(["example.org"])));
+    let per_domain = Service::start(config().domain_setting(
+        "go.example.com",
+        "destination_hosts",
+        json!(["example.org"]),
+    ));
     names_field(&put(&per_domain, "x", SPRING), "url");
 }
 
@@ -505,10 +510,21 @@ fn a_body_over_1_mib_is_413() {
     let exact = format!("{}{}", SPRING, " ".repeat(1024 * 1024 - SPRING.len()));
     problem(&put(&s, "big", &padded), 413);
     assert_eq!(s.get("/big").status, 404);
+    let at_the_body_limit = put(&s, "big", &exact);
     assert_eq!(
-        put(&s, "big", &exact).status,
+        at_the_body_limit.status, 400,
+        "exactly 1 MiB passes the body limit and is refused by the 64 KiB record limit"
+    );
+    assert!(
+        at_the_body_limit.text().contains("64 KiB"),
+        "{}",
+        at_the_body_limit.text()
+    );
+    let record_sized = format!("{}{}", SPRING, " ".repeat(64 * 1024 - SPRING.len()));
+    assert_eq!(
+        put(&s, "big", &record_sized).status,
         201,
-        "exactly 1 MiB is accepted"
+        "64 KiB is accepted"
     );
     let import = s.send(
         api("POST", "/_api/v1/import")
@@ -691,13 +707,7 @@ fn an_import_writes_each_good_line_and_reports_the_bad_ones() {
     );
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.header("content-type"), Some("application/x-ndjson"));
-    let results: Vec<Value> = r
-        .text()
-        .lines()
-        .map(|l| {
-            serde_json::from_str(l).unwrap_or_else(|e| panic!("result line is not JSON ({e}): {l}"))
-        })
-        .collect();
+    let results: Vec<Value> = r.ndjson();
     let outcome = |i: usize| {
         (
             results[i]["line"].as_u64(),

@@ -9,8 +9,8 @@
 //! and the test checks it against Viceroy's own log of the requests it handed
 //! to the guest, so a guest that ran and crashed cannot pass as "rejected".
 
-use serde_json::json;
 use qr_edge_tests::{Reply, Service, ServiceConfig};
+use serde_json::json;
 use std::io::Write;
 use std::net::TcpStream;
 use std::thread;

@@ -33,15 +33,27 @@ fn names_url(r: &Reply, context: &str) {
 fn a_loop_across_two_served_domains_is_refused_on_write() {
     let s = Service::start(config());
     names_url(
-        &put(&s, "go.example.com/a", r#"{"url":"https://qr.example.org/b"}"#),
+        &put(
+            &s,
+            "go.example.com/a",
+            r#"{"url":"https://qr.example.org/b"}"#,
+        ),
         "go → qr",
     );
     names_url(
-        &put(&s, "qr.example.org/b", r#"{"url":"https://GO.example.com./a"}"#),
+        &put(
+            &s,
+            "qr.example.org/b",
+            r#"{"url":"https://GO.example.com./a"}"#,
+        ),
         "qr → go",
     );
     names_url(
-        &put(&s, "go.example.com/a", r#"{"url":"https://my-service.edgecompute.app/a"}"#),
+        &put(
+            &s,
+            "go.example.com/a",
+            r#"{"url":"https://my-service.edgecompute.app/a"}"#,
+        ),
         "a Fastly service host",
     );
     let import = s.send(
@@ -77,9 +89,18 @@ fn a_stored_loop_is_refused_on_read() {
 fn a_scan_adds_parameters_but_never_replaces_the_owners() {
     let s = Service::start(
         config()
-            .link("go.example.com/spring26", r#"{"url":"https://example.com/spring?next=%2Fhome"}"#)
-            .link("go.example.com/utm", r#"{"url":"https://example.com/p","forward_query":["utm_*","gclid"]}"#)
-            .link("go.example.com/none", r#"{"url":"https://example.com/p?a=1","forward_query":false}"#),
+            .link(
+                "go.example.com/spring26",
+                r#"{"url":"https://example.com/spring?next=%2Fhome"}"#,
+            )
+            .link(
+                "go.example.com/utm",
+                r#"{"url":"https://example.com/p","forward_query":["utm_*","gclid"]}"#,
+            )
+            .link(
+                "go.example.com/none",
+                r#"{"url":"https://example.com/p?a=1","forward_query":false}"#,
+            ),
     );
     let r = s.get("/spring26?next=https%3A%2F%2Fevil.test%2F&utm_source=qr");
     assert_eq!(
@@ -98,12 +119,24 @@ fn a_scan_adds_parameters_but_never_replaces_the_owners() {
 #[test]
 fn forward_query_lists_are_validated_naming_the_entry() {
     let s = Service::start(config());
-    let r = put(&s, "go.example.com/x", r#"{"url":"https://example.com/","forward_query":["utm_*","u*m"]}"#);
+    let r = put(
+        &s,
+        "go.example.com/x",
+        r#"{"url":"https://example.com/","forward_query":["utm_*","u*m"]}"#,
+    );
     assert_eq!(r.status, 400, "{}", r.text());
     assert_eq!(r.json()["field"], "forward_query[1]");
-    let r = put(&s, "go.example.com/x", r#"{"url":"https://example.com/","forward_query":"yes"}"#);
+    let r = put(
+        &s,
+        "go.example.com/x",
+        r#"{"url":"https://example.com/","forward_query":"yes"}"#,
+    );
     assert_eq!(r.json()["field"], "forward_query");
-    let ok = put(&s, "go.example.com/x", r#"{"url":"https://example.com/","forward_query":["utm_*"]}"#);
+    let ok = put(
+        &s,
+        "go.example.com/x",
+        r#"{"url":"https://example.com/","forward_query":["utm_*"]}"#,
+    );
     assert_eq!(ok.status, 201, "{}", ok.text());
     assert_eq!(ok.json()["forward_query"], json!(["utm_*"]));
 }

@@ -3,10 +3,10 @@
 //! service keeps answering as SPEC §4 says — a stale record if it has one, else
 //! the fallback or 503 with `Retry-After` — and never answers 500.
 
-use serde_json::json;
 use qr_edge_tests::client::send_raw;
 use qr_edge_tests::service::default_wasm;
 use qr_edge_tests::{Behaviour, Origin, Reply, Req, Service, ServiceConfig};
+use serde_json::json;
 use std::io::Read;
 use std::net::{SocketAddr, TcpListener};
 use std::process::{Child, Command, Stdio};
@@ -76,7 +76,10 @@ fn a_failing_origin_with_nothing_cached_redirects_to_the_fallback_url() {
     for (name, fault) in origin_faults() {
         let origin = Origin::start();
         origin.set(fault);
-        let service = origin_service(&origin, &[("fallback_url", json!("https://example.com/sorry"))]);
+        let service = origin_service(
+            &origin,
+            &[("fallback_url", json!("https://example.com/sorry"))],
+        );
         let reply = service.get("/spring26");
         assert_eq!(
             (reply.status, reply.header("location")),
@@ -97,7 +100,10 @@ fn a_failing_origin_behind_a_stale_entry_serves_the_stale_record() {
         // is refreshed before answering, and kept for source errors.
         let service = origin_service(
             &origin,
-            &[("cache_ttl", json!(1)), ("stale_while_revalidate", json!(0))],
+            &[
+                ("cache_ttl", json!(1)),
+                ("stale_while_revalidate", json!(0)),
+            ],
         );
         let first = service.get("/spring26");
         assert_eq!(

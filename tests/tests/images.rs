@@ -3,9 +3,9 @@
 //! and the `rqrr` QR decoder — and must decode to exactly the upper-case short
 //! URL of the request's host and slug.
 
-use serde_json::json;
 use qr_edge_tests::{Reply, Req, Service, ServiceConfig};
 use resvg::{tiny_skia, usvg};
+use serde_json::json;
 
 const SPRING_URL: &str = "HTTPS://GO.EXAMPLE.COM/SPRING26";
 const CACHEABLE: &str = "public, max-age=86400";
@@ -545,7 +545,9 @@ fn bad_parameters_are_refused_before_the_link_is_looked_up() {
 
 #[test]
 fn an_unknown_slug_is_404_and_never_redirects() {
-    let s = service_with(ServiceConfig::new().setting("not_found_url", json!("https://example.com/404")));
+    let s = service_with(
+        ServiceConfig::new().setting("not_found_url", json!("https://example.com/404")),
+    );
     for target in ["/nope.png", "/nope.svg", "/NOPE.PNG?ecc=H"] {
         let r = s.get(target);
         assert_eq!(r.status, 404, "{target}");
@@ -565,7 +567,9 @@ fn an_unknown_slug_is_404_and_never_redirects() {
 
 #[test]
 fn a_source_error_is_503_with_retry_after_and_never_redirects() {
-    let s = service_with(ServiceConfig::new().setting("fallback_url", json!("https://example.com/sorry")));
+    let s = service_with(
+        ServiceConfig::new().setting("fallback_url", json!("https://example.com/sorry")),
+    );
     for target in ["/broken.png", "/broken.svg"] {
         let r = s.get(target);
         assert_eq!(r.status, 503, "{target}: {}", r.text());

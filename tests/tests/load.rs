@@ -4,8 +4,8 @@
 //! duplicated, none attributed to another request. Loopback only; the test
 //! stops by itself after its fixed request count.
 
-use serde_json::json;
 use qr_edge_tests::{Req, Service, ServiceConfig};
+use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::thread;

@@ -1,8 +1,8 @@
 //! SPEC section 4: cache → KV → origin, stale-while-revalidate,
 //! stale-if-error, negative caching, fallbacks, and `x-qr-cache`.
 
-use serde_json::json;
 use qr_edge_tests::{Behaviour, Origin, Service, ServiceConfig};
+use serde_json::json;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -130,7 +130,10 @@ fn not_found_is_cached_for_negative_ttl() {
 
 #[test]
 fn a_stale_entry_is_served_at_once_and_refreshed_after_the_response() {
-    let (s, origin) = origin_service(&[("cache_ttl", json!(1)), ("stale_while_revalidate", json!(60))]);
+    let (s, origin) = origin_service(&[
+        ("cache_ttl", json!(1)),
+        ("stale_while_revalidate", json!(60)),
+    ]);
     assert_eq!(scan(&s), redirect("old", "MISS"));
     origin.put(KEY, NEW);
     sleep(Duration::from_millis(1300));
@@ -151,7 +154,10 @@ fn a_stale_entry_is_served_at_once_and_refreshed_after_the_response() {
 
 #[test]
 fn many_concurrent_stale_hits_refresh_once() {
-    let (s, origin) = origin_service(&[("cache_ttl", json!(1)), ("stale_while_revalidate", json!(60))]);
+    let (s, origin) = origin_service(&[
+        ("cache_ttl", json!(1)),
+        ("stale_while_revalidate", json!(60)),
+    ]);
     assert_eq!(scan(&s), redirect("old", "MISS"));
     origin.put(KEY, NEW);
     // Each refresh is slow, so concurrent stale hits overlap with it.

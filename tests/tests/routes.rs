@@ -1,7 +1,7 @@
 //! SPEC section 2: the public routes, methods, hosts and bad paths.
 
-use serde_json::json;
 use qr_edge_tests::{Req, Service, ServiceConfig};
+use serde_json::json;
 
 const SPRING: &str = r#"{"url":"https://example.com/spring"}"#;
 
@@ -81,7 +81,8 @@ fn home_is_a_page_or_a_redirect_to_home_url() {
     let r = s.get("/");
     assert_eq!(r.status, 200);
     assert!(r.text().contains("<html"));
-    let s = Service::start(ServiceConfig::new().setting("home_url", json!("https://example.com/home")));
+    let s =
+        Service::start(ServiceConfig::new().setting("home_url", json!("https://example.com/home")));
     let r = s.get("/");
     assert_eq!(
         (r.status, r.header("location")),
@@ -165,9 +166,11 @@ fn unknown_slug_is_a_404_page_or_not_found_url() {
     let r = s.get("/nope");
     assert_eq!(r.status, 404);
     assert!(r.text().contains("does not exist"));
-    let s = Service::start(
-        ServiceConfig::new().domain_setting("go.example.com", "not_found_url", json!("https://example.com/404")),
-    );
+    let s = Service::start(ServiceConfig::new().domain_setting(
+        "go.example.com",
+        "not_found_url",
+        json!("https://example.com/404"),
+    ));
     let r = s.get("/nope");
     assert_eq!(
         (r.status, r.header("location")),

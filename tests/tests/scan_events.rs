@@ -126,7 +126,10 @@ fn ip_modes() {
     let req = || Req::get("/spring26").from("127.0.0.3");
     let ip = |config: ServiceConfig| scan_of(config, req()).1["ip"].clone();
     assert_eq!(ip(links()), json!("127.0.0.0"), "truncate is the default");
-    assert_eq!(ip(links().setting("ip_mode", json!("full"))), json!("127.0.0.3"));
+    assert_eq!(
+        ip(links().setting("ip_mode", json!("full"))),
+        json!("127.0.0.3")
+    );
     assert_eq!(
         ip(links().domain_setting("go.example.com", "ip_mode", json!("none"))),
         json!(null)
@@ -142,7 +145,9 @@ fn ip_modes() {
     let hashed = hashed.as_str().unwrap();
     assert_eq!(hashed.len(), 32);
     assert!(hashed.bytes().all(|b| b.is_ascii_hexdigit()));
-    let other_salt = ip(links().setting("ip_mode", json!("hash")).secret("ip_salt", "salt"));
+    let other_salt = ip(links()
+        .setting("ip_mode", json!("hash"))
+        .secret("ip_salt", "salt"));
     assert_ne!(
         Some(hashed),
         other_salt.as_str(),

@@ -15,8 +15,14 @@ fn admin(method: &str, path: &str) -> Req {
 fn links() -> ServiceConfig {
     ServiceConfig::new()
         .secret("admin_token", TOKEN)
-        .link("go.example.com/spring26", r#"{"url":"https://example.com/spring"}"#)
-        .link("qr.example.org/menu", r#"{"url":"https://example.org/menu"}"#)
+        .link(
+            "go.example.com/spring26",
+            r#"{"url":"https://example.com/spring"}"#,
+        )
+        .link(
+            "qr.example.org/menu",
+            r#"{"url":"https://example.org/menu"}"#,
+        )
 }
 
 fn put_link(s: &Service, slug: &str, url: &str) -> qr_edge_tests::Reply {
@@ -42,17 +48,28 @@ fn an_unreadable_defaults_document_fails_closed_for_every_domain() {
         assert_eq!(s.get("/").status, 503, "and the home redirect");
         assert_eq!(s.get("/_health").status, 200, "health touches no store");
         let write = put_link(&s, "new", "https://example.com/new");
-        assert_eq!(write.status, 503, "admin writes fail closed: {}", write.text());
+        assert_eq!(
+            write.status,
+            503,
+            "admin writes fail closed: {}",
+            write.text()
+        );
         s.wait_for_completed(7);
         let scans = s.scans();
-        assert_eq!(scans.len(), 3, "a scan line for every redirect and preview request");
+        assert_eq!(
+            scans.len(),
+            3,
+            "a scan line for every redirect and preview request"
+        );
         for scan in &scans {
             assert_eq!(scan["outcome"], "unavailable");
             assert_eq!(scan["status"], 503);
             assert_eq!(scan["ip"], Value::Null, "ip_mode is unknown, so no IP");
         }
         assert!(
-            s.log().iter().any(|l| l.contains("settings document \"defaults\"")),
+            s.log()
+                .iter()
+                .any(|l| l.contains("settings document \"defaults\"")),
             "the service log says why"
         );
     }
@@ -70,11 +87,23 @@ fn an_unreadable_domain_document_fails_closed_for_that_domain_only() {
 fn a_malformed_allow_list_entry_is_dropped_and_the_rest_stand() {
     let s = Service::start(
         links()
-            .link("go.example.com/phish", r#"{"url":"https://evil.com/login"}"#)
-            .link("go.example.com/shop", r#"{"url":"https://shop.example.com/"}"#)
+            .link(
+                "go.example.com/phish",
+                r#"{"url":"https://evil.com/login"}"#,
+            )
+            .link(
+                "go.example.com/shop",
+                r#"{"url":"https://shop.example.com/"}"#,
+            )
             .setting(
                 "destination_hosts",
-                json!(["https://shop.example.com", "example.com", "*.com", "bücher.example", "a;b"]),
+                json!([
+                    "https://shop.example.com",
+                    "example.com",
+                    "*.com",
+                    "bücher.example",
+                    "a;b"
+                ]),
             ),
     );
     assert_eq!(s.get("/spring26").status, 302, "example.com stands");
@@ -85,7 +114,9 @@ fn a_malformed_allow_list_entry_is_dropped_and_the_rest_stand() {
         "*.com is refused, so a stored record for evil.com is no record"
     );
     assert_eq!(s.get("/shop").status, 503, "a URL is no host pattern");
-    let shown = s.send(admin("GET", "/_api/v1/settings/go.example.com")).json();
+    let shown = s
+        .send(admin("GET", "/_api/v1/settings/go.example.com"))
+        .json();
     assert_eq!(
         shown["settings"]["destination_hosts"],
         json!(["example.com", "xn--bcher-kva.example"])
@@ -98,7 +129,11 @@ fn a_malformed_allow_list_entry_is_dropped_and_the_rest_stand() {
         .collect();
     assert_eq!(
         dropped,
-        ["destination_hosts[0]", "destination_hosts[2]", "destination_hosts[4]"]
+        [
+            "destination_hosts[0]",
+            "destination_hosts[2]",
+            "destination_hosts[4]"
+        ]
     );
     assert!(
         shown["problems"][1]["problem"]
@@ -112,7 +147,11 @@ fn a_malformed_allow_list_entry_is_dropped_and_the_rest_stand() {
 #[test]
 fn a_bad_guard_list_allows_nothing() {
     let s = Service::start(links().setting("domains", json!("go.example.com")));
-    assert_eq!(s.get("/spring26").status, 421, "domains as a string serves no host");
+    assert_eq!(
+        s.get("/spring26").status,
+        421,
+        "domains as a string serves no host"
+    );
     let s = Service::start(
         links()
             .setting("destination_hosts", json!({"example.com": true}))
@@ -131,7 +170,11 @@ fn url_settings_obey_the_allow_list() {
             .setting("destination_hosts", json!(["example.com"]))
             .setting("home_url", json!("https://evil.test/"))
             .setting("not_found_url", json!("https://evil.test/404"))
-            .domain_setting("qr.example.org", "home_url", json!("https://example.com/home")),
+            .domain_setting(
+                "qr.example.org",
+                "home_url",
+                json!("https://example.com/home"),
+            ),
     );
     let home = s.get("/");
     assert_eq!((home.status, home.header("location")), (200, None));
@@ -167,13 +210,24 @@ fn admin_writes_need_an_allow_list_and_nothing_is_stored_without_one() {
             .body(r#"{"domain":"go.example.com","slug":"bulk","url":"https://example.com/b"}"#),
     );
     assert_eq!(import.status, 200);
-    assert!(import.text().contains("destination_hosts"), "{}", import.text());
+    assert!(
+        import.text().contains("destination_hosts"),
+        "{}",
+        import.text()
+    );
     assert_eq!(s.get("/bulk").status, 404);
-    assert_eq!(s.get("/spring26").status, 302, "stored records still redirect");
+    assert_eq!(
+        s.get("/spring26").status,
+        302,
+        "stored records still redirect"
+    );
 
     let s = Service::start(links().setting("destination_hosts", json!(["*"])));
     assert_eq!(put_link(&s, "new", "https://anything.test/").status, 201);
-    assert_eq!(s.get("/new").header("location"), Some("https://anything.test/"));
+    assert_eq!(
+        s.get("/new").header("location"),
+        Some("https://anything.test/")
+    );
 }
 
 #[test]
@@ -198,7 +252,12 @@ fn the_settings_route_shows_effective_settings_and_problems() {
         .as_array()
         .expect("problems")
         .iter()
-        .map(|p| (p["document"].as_str().unwrap_or("").into(), p["field"].as_str().unwrap_or("").into()))
+        .map(|p| {
+            (
+                p["document"].as_str().unwrap_or("").into(),
+                p["field"].as_str().unwrap_or("").into(),
+            )
+        })
         .collect();
     assert_eq!(
         problems,
@@ -219,7 +278,36 @@ fn the_settings_route_shows_effective_settings_and_problems() {
 fn without_a_settings_store_every_default_applies() {
     let s = Service::start(links().without_settings());
     assert_eq!(s.get("/spring26").status, 302);
-    let shown = s.send(admin("GET", "/_api/v1/settings/go.example.com")).json();
+    let shown = s
+        .send(admin("GET", "/_api/v1/settings/go.example.com"))
+        .json();
     assert_eq!(shown["settings"]["cache_ttl"], 60);
     assert_eq!(shown["writes_allowed"], false);
+}
+
+#[test]
+fn a_scan_reads_its_two_settings_documents_with_one_lookup_each() {
+    // Documents over the SDK's 256-byte default buffer would cost a second
+    // lookup each; the reader asks for room for the largest value at once.
+    let long_list: Vec<String> = (0..40).map(|i| format!("host-{i}.example.com")).collect();
+    let mut allowed = long_list.clone();
+    allowed.extend(["example.com".to_owned(), "example.org".to_owned()]);
+    let s = Service::start(
+        links()
+            .setting("destination_hosts", json!(allowed))
+            .domain_setting("go.example.com", "destination_hosts", json!(allowed))
+            .setting("domains", json!(["go.example.com", "qr.example.org"])),
+    );
+    for _ in 0..2 {
+        let r = s.get("/spring26");
+        assert_eq!(r.status, 302, "{}", s.log().join("\n"));
+    }
+    let other = s.send(Req::get("/menu").host(Some("qr.example.org")));
+    assert_eq!(other.status, 302);
+    let lookups: Vec<u32> = s.request_costs().iter().map(|c| c.config_lookups).collect();
+    assert_eq!(
+        lookups,
+        [2, 2, 2],
+        "defaults and the domain's document, once each"
+    );
 }

@@ -171,7 +171,10 @@ mod tests {
         );
         assert_eq!(AdminError::PreconditionFailed("x".into()).status(), 412);
         assert_eq!(
-            (AdminError::NoAllowList.status(), AdminError::NoAllowList.field()),
+            (
+                AdminError::NoAllowList.status(),
+                AdminError::NoAllowList.field()
+            ),
             (409, Some("destination_hosts"))
         );
         assert_eq!(
