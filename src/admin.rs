@@ -1,6 +1,7 @@
 //! The admin API at the edge (SPEC §8): the bearer token from the `secrets`
 //! store, link reads and writes in the `links` KV store with optimistic
-//! concurrency, a cache purge and an `audit` line per write (and per request
+//! concurrency, the cached entry invalidated before the answer (`lookup::invalidate`:
+//! visible at once) and an `audit` line per write (and per request
 //! that fails authentication). A `DELETE` replaces the link by a tombstone on
 //! the generation it read (`qr_edge_core::admin::TOMBSTONE`), since KV deletes
 //! take no generation condition. Everything that is not I/O lives in
