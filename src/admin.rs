@@ -9,8 +9,9 @@
 //! [`error_response`].
 
 use crate::client::header;
+use crate::client::{request_id, unix_millis};
 use crate::config::{secret, settings_for, SettingsReader};
-use crate::handler::{ip_salt, request_id, unix_millis, Handled};
+use crate::handler::{ip_salt, Handled};
 use crate::lookup::LinkKey;
 use crate::resources::{ADMIN_TOKEN_SECRET, AUDIT_LOG_ENDPOINT, LINKS_KV_STORE};
 use crate::responses::{json, problem, Rejection};

@@ -1,10 +1,12 @@
-//! Who is scanning, from Fastly's own data: geolocation of the client address
-//! and device detection of the user agent, classified by the pure core.
+//! The facts of the client request: who is scanning, from Fastly's own data
+//! (geolocation of the client address, device detection of the user agent,
+//! classified by the pure core), its headers, its id and when it arrived.
 
 use fastly::Request;
 use qr_edge_core::visitor::{DeviceHints, Geo, Visitor};
 use std::borrow::Cow;
 use std::net::IpAddr;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The visitor behind the client request.
 pub fn visitor(req: &Request) -> Visitor {
@@ -25,6 +27,21 @@ pub fn visitor(req: &Request) -> Visitor {
 /// (the `fastly` crate's strict accessor would panic on them).
 pub fn header<'a>(req: &'a Request, name: &str) -> Option<Cow<'a, str>> {
     req.get_header_str_lossy(name)
+}
+
+/// The request id: Fastly's client request id, else the trace id.
+pub fn request_id(req: &Request) -> String {
+    req.get_client_request_id()
+        .map(str::to_owned)
+        .or_else(|| std::env::var("FASTLY_TRACE_ID").ok())
+        .unwrap_or_default()
+}
+
+/// Now, in Unix milliseconds.
+pub fn unix_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// Fastly geolocation, with the region as `CC-RR` like rule conditions.

@@ -19,7 +19,6 @@ use qr_edge_core::path::{
 };
 use qr_edge_core::qr::ImageFormat;
 use qr_edge_core::targeting::ScanFacts;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A response and what follows it.
 pub struct Handled {
@@ -131,7 +130,7 @@ fn link(req: Request, key: LinkKey, view: View) -> Handled {
     if let Some(format) = image_format(view) {
         return images::respond(&req, &key, format);
     }
-    let started_ms = unix_millis();
+    let started_ms = client::unix_millis();
     let resolution = resolve(&key);
     let refresh = resolution.refresh.map(|r| (r, key.clone()));
     let visitor = client::visitor(&req);
@@ -220,19 +219,6 @@ fn preview(key: &LinkKey, decision: Decision, cache: CacheState) -> (Response, D
         rule: decision.rule,
     };
     (html(StatusCode::OK, page), shown)
-}
-
-pub(crate) fn request_id(req: &Request) -> String {
-    req.get_client_request_id()
-        .map(str::to_owned)
-        .or_else(|| std::env::var("FASTLY_TRACE_ID").ok())
-        .unwrap_or_default()
-}
-
-pub(crate) fn unix_millis() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// The `hash` IP mode's key, read only when needed.

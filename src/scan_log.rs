@@ -43,8 +43,8 @@ impl ScanRecord {
     /// for yet: unavailable, nothing looked up, no IP logged. Callers fill in what they know.
     pub fn of(req: &fastly::Request, domain: String, slug: String, visitor: Visitor) -> ScanRecord {
         ScanRecord {
-            started_ms: crate::handler::unix_millis(),
-            id: crate::handler::request_id(req),
+            started_ms: crate::client::unix_millis(),
+            id: crate::client::request_id(req),
             domain,
             slug,
             decision: qr_edge_core::decide::unavailable(None),

@@ -30,3 +30,16 @@ pub fn lower_hex(bytes: &[u8]) -> String {
             out
         })
 }
+
+/// The first `max` bytes of `text`, cut at a character boundary: header
+/// values as the scan log keeps them and as the visitor classification reads them.
+pub fn prefix(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}

@@ -79,14 +79,7 @@ impl ScanEvent<'_> {
 
 /// Cuts a header value to [`MAX_LOGGED_HEADER`] bytes at a character boundary.
 pub fn capped(value: &str) -> &str {
-    if value.len() <= MAX_LOGGED_HEADER {
-        return value;
-    }
-    let mut end = MAX_LOGGED_HEADER;
-    while !value.is_char_boundary(end) {
-        end -= 1;
-    }
-    &value[..end]
+    crate::prefix(value, MAX_LOGGED_HEADER)
 }
 
 #[cfg(test)]

@@ -96,6 +96,9 @@ pub struct Geo {
     pub asn: Option<u32>,
 }
 
+/// How much of `User-Agent` and `Accept-Language` is classified (bytes).
+pub const MAX_CLASSIFIED_HEADER: usize = 1024;
+
 /// Everything known about the scanner of one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Visitor {
@@ -125,10 +128,10 @@ impl Visitor {
         geo: Geo,
         hints: Option<DeviceHints>,
     ) -> Visitor {
-        // Classification reads the first KiB only, as the scan log keeps it: real
-        // user agents are shorter, and a 100 KB one must not cost a scan
-        // milliseconds of CPU (Fastly's 50 ms per request).
-        let ua = crate::scan_event::capped(user_agent.unwrap_or(""));
+        // Classification reads the first KiB only: real user agents are
+        // shorter, and a 100 KB one must not cost a scan milliseconds of CPU
+        // (Fastly's 50 ms per request).
+        let ua = crate::prefix(user_agent.unwrap_or(""), MAX_CLASSIFIED_HEADER);
         let known_bot = hints.is_some_and(|h| h.is_bot) || is_bot_user_agent(ua);
         Visitor {
             ip,
@@ -143,7 +146,7 @@ impl Visitor {
             // A `HEAD` fetches no page: only link checkers and preview tools send one.
             bot: known_bot || is_head,
             language: accept_language
-                .map(crate::scan_event::capped)
+                .map(|header| crate::prefix(header, MAX_CLASSIFIED_HEADER))
                 .and_then(preferred_language),
         }
     }
@@ -508,6 +511,37 @@ mod tests {
             let v = Visitor::classify(None, Some(ua), None, false, Geo::default(), None);
             assert_eq!((v.bot, v.device), (true, DeviceClass::Bot), "{ua}");
         }
+    }
+
+    #[test]
+    fn only_the_first_kib_of_a_header_is_classified() {
+        let padded =
+            |tail: &str| format!("Mozilla/5.0 {}{tail}", "x".repeat(MAX_CLASSIFIED_HEADER));
+        let v = Visitor::classify(
+            None,
+            Some(&padded("Googlebot/2.1")),
+            None,
+            false,
+            Geo::default(),
+            None,
+        );
+        assert!(!v.bot, "a marker past the first KiB is not read");
+        let v = Visitor::classify(
+            None,
+            Some("Googlebot/2.1"),
+            None,
+            false,
+            Geo::default(),
+            None,
+        );
+        assert!(v.bot);
+        let language = format!("{},fr", "x".repeat(MAX_CLASSIFIED_HEADER));
+        let v = Visitor::classify(None, None, Some(&language), false, Geo::default(), None);
+        assert_eq!(
+            v.language, None,
+            "the preferred language past the first KiB is not read"
+        );
+        assert_eq!(v.user_agent, None);
     }
 
     #[test]
