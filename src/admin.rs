@@ -10,8 +10,8 @@
 
 use crate::client::header;
 use crate::client::{request_id, unix_millis};
+use crate::config::ip_salt;
 use crate::config::{secret, settings_for, SettingsReader};
-use crate::handler::{ip_salt, Handled};
 use crate::lookup::LinkKey;
 use crate::resources::{ADMIN_TOKEN_SECRET, AUDIT_LOG_ENDPOINT, LINKS_KV_STORE};
 use crate::responses::{json, problem, Rejection};
@@ -49,9 +49,9 @@ const SLUG_ATTEMPTS: usize = 5;
 
 /// Answers one `/_api/v1/…` request. Without the `secrets` store or its
 /// `admin_token` the API does not exist: 404, like any unknown path.
-pub fn handle(req: Request) -> Handled {
+pub fn handle(req: Request) -> Answer {
     let Some(admin_token) = secret(ADMIN_TOKEN_SECRET).filter(|t| !t.is_empty()) else {
-        return Rejection::UnknownPath.into();
+        return Rejection::UnknownPath.into_response().into();
     };
     let call = Call::of(&req);
     if !token_matches(header(&req, "authorization").as_deref(), &admin_token) {
@@ -139,9 +139,24 @@ impl Call {
     }
 }
 
+/// What the admin API answers: a whole response, or (an import) a head whose
+/// body the import streams once the head is out.
+pub enum Answer {
+    /// Sent as it is.
+    Send(Response),
+    /// Sent as the head; then the import writes its links and streams one result line each.
+    Stream(Response, Import),
+}
+
+impl From<Response> for Answer {
+    fn from(response: Response) -> Self {
+        Answer::Send(response)
+    }
+}
+
 /// Routes one authorised request. Every route but the import answers with a
 /// whole response; the import's results are streamed after its head.
-fn serve(req: Request, call: &Call) -> Result<Handled, AdminError> {
+fn serve(req: Request, call: &Call) -> Result<Answer, AdminError> {
     let response = match parse_route(req.get_method_str(), req.get_path())? {
         AdminRoute::OpenApi => Ok(json(StatusCode::OK, OPENAPI_JSON.to_owned())),
         AdminRoute::GetLink { domain, slug } => get_link(&req, link_key(domain, slug)?),
@@ -152,7 +167,7 @@ fn serve(req: Request, call: &Call) -> Result<Handled, AdminError> {
         AdminRoute::Import => return import(req, call.clone()),
         AdminRoute::GetSettings { domain } => get_settings(&domain),
     };
-    response.map(Handled::from)
+    response.map(Answer::Send)
 }
 
 /// `GET /links/{domain}/{slug}`: the record and its `ETag`; 304 on a matching `If-None-Match`.
@@ -320,7 +335,7 @@ fn list_links(req: &Request, domain: &str) -> Result<Response, AdminError> {
 /// store) is decided here, before the answer starts and before anything is
 /// written. Then the 200 goes out at once, and [`Import::stream`] writes the
 /// lines and streams one result line each (SPEC §8).
-fn import(mut req: Request, call: Call) -> Result<Handled, AdminError> {
+fn import(mut req: Request, call: Call) -> Result<Answer, AdminError> {
     let body = read_body(&mut req, MediaType::Ndjson)?;
     check_import_size(import_lines(&body).len())?;
     // Names this import in the KV metadata of what it writes (see `write_tag`):
@@ -335,7 +350,7 @@ fn import(mut req: Request, call: Call) -> Result<Handled, AdminError> {
     let head = Response::from_status(StatusCode::OK)
         .with_header("content-type", "application/x-ndjson")
         .with_header("cache-control", "no-store");
-    Ok(Handled::streamed(head, import))
+    Ok(Answer::Stream(head, import))
 }
 
 /// An accepted import, written after its response head is sent: its lines go

@@ -102,6 +102,11 @@ pub fn secret(name: &str) -> Option<Vec<u8>> {
     Some(secret.try_plaintext().ok()?.to_vec())
 }
 
+/// The `hash` IP mode's key, read only when needed.
+pub fn ip_salt() -> Option<Vec<u8>> {
+    secret(crate::resources::IP_SALT_SECRET)
+}
+
 #[cfg(test)]
 mod tests {
     //! These run inside Viceroy (`cargo test --target wasm32-wasip1`) against

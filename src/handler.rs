@@ -2,13 +2,13 @@
 //! response has been sent (the scan event, a background cache refresh, an
 //! import's writes and streamed results).
 
-use crate::admin::Import;
+use crate::admin::{Answer, Import};
 use crate::client::header;
 use crate::config::settings_for;
 use crate::lookup::{resolve, Link, LinkKey, Refresh};
 use crate::responses::{for_decision, html, json, redirect, text, Rejection};
 use crate::scan_log::ScanRecord;
-use crate::{client, config, images};
+use crate::{client, images};
 use fastly::http::StatusCode;
 use fastly::{Request, Response};
 use qr_edge_core::decide::{self, decide, Decision, Outcome};
@@ -33,12 +33,14 @@ pub struct Handled {
     pub import: Option<Import>,
 }
 
-impl Handled {
-    /// A response head whose body `import` streams.
-    pub fn streamed(head: Response, import: Import) -> Self {
-        Handled {
-            import: Some(import),
-            ..head.into()
+impl From<Answer> for Handled {
+    fn from(answer: Answer) -> Self {
+        match answer {
+            Answer::Send(response) => response.into(),
+            Answer::Stream(head, import) => Handled {
+                import: Some(import),
+                ..head.into()
+            },
         }
     }
 }
@@ -73,7 +75,7 @@ pub fn handle(req: Request) -> Handled {
         return Rejection::UnknownPath.into();
     }
     if route == Route::Admin {
-        return crate::admin::handle(req);
+        return crate::admin::handle(req).into();
     }
     let head = match method_class(req.get_method_str()) {
         MethodClass::Get => false,
@@ -128,7 +130,11 @@ fn public(req: Request, host: String, route: Route) -> Handled {
 /// `/{slug}`, `/{slug}+`, `/{slug}.svg`, `/{slug}.png`.
 fn link(req: Request, key: LinkKey, view: View) -> Handled {
     if let Some(format) = image_format(view) {
-        return images::respond(&req, &key, format);
+        let (response, refresh) = images::respond(&req, &key, format);
+        return Handled {
+            refresh: refresh.map(|r| (r, key)),
+            ..response.into()
+        };
     }
     let started_ms = client::unix_millis();
     let resolution = resolve(&key);
@@ -219,9 +225,4 @@ fn preview(key: &LinkKey, decision: Decision, cache: CacheState) -> (Response, D
         rule: decision.rule,
     };
     (html(StatusCode::OK, page), shown)
-}
-
-/// The `hash` IP mode's key, read only when needed.
-pub fn ip_salt() -> Option<Vec<u8>> {
-    config::secret(crate::resources::IP_SALT_SECRET)
 }

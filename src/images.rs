@@ -2,8 +2,7 @@
 //! that exists, cacheable and revalidated by `ETag`. Images are not scans:
 //! they never write a `scans` line.
 
-use crate::handler::Handled;
-use crate::lookup::{resolve, Link, LinkKey};
+use crate::lookup::{resolve, Link, LinkKey, Refresh};
 use crate::responses::{for_decision, with_cache_state, Rejection};
 use fastly::http::{Method, StatusCode};
 use fastly::{Request, Response};
@@ -22,10 +21,10 @@ const IMAGE_CACHE_CONTROL: &str = "public, max-age=86400";
 ///   the owner may re-enable or extend it, and the printed code stays the same.
 /// - Unknown slug → 404 (not `not_found_url`); nothing resolvable → 503 with
 ///   `Retry-After` (not `fallback_url`: a redirect is no image).
-pub fn respond(req: &Request, key: &LinkKey, format: ImageFormat) -> Handled {
+pub fn respond(req: &Request, key: &LinkKey, format: ImageFormat) -> (Response, Option<Refresh>) {
     let options = match QrOptions::from_query(req.get_query_str().unwrap_or("")) {
         Ok(options) => options,
-        Err(e) => return Rejection::BadImageParameter(e).into(),
+        Err(e) => return (Rejection::BadImageParameter(e).into_response(), None),
     };
     let resolution = resolve(key);
     let response = match resolution.link {
@@ -36,12 +35,8 @@ pub fn respond(req: &Request, key: &LinkKey, format: ImageFormat) -> Handled {
         Some(Link::NotFound) => for_decision(&decide::not_found(None), resolution.cache),
         None => for_decision(&decide::unavailable(None), resolution.cache),
     };
-    Handled {
-        response,
-        scan: None,
-        refresh: resolution.refresh.map(|r| (r, key.clone())),
-        import: None,
-    }
+    // A stale entry is refreshed after the image is sent, as for a scan.
+    (response, resolution.refresh)
 }
 
 /// The code of `https://{DOMAIN}/{SLUG}`: 200 with the image, or 304 when the

@@ -30,7 +30,7 @@ fn main() {
     let elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
 
     if let Some(scan) = handled.scan {
-        scan.write(elapsed_us, handler::ip_salt);
+        scan.write(elapsed_us, config::ip_salt);
     }
     if let Some((refresh, key)) = handled.refresh {
         refresh.run(&key);

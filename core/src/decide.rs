@@ -3,9 +3,9 @@
 
 use crate::clock::parse_rfc3339;
 use crate::record::{ForwardQuery, LinkRecord, LinkStatus};
+pub use crate::targeting::RuleRef;
 use crate::targeting::{choose, ScanFacts};
 use serde::Serialize;
-use std::fmt;
 
 /// What happened to a scan (the scan event's `outcome`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -25,39 +25,6 @@ pub enum Outcome {
     Unavailable,
     /// The `/{slug}+` page.
     Preview,
-}
-
-/// What decided the destination (the scan event's `rule`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RuleRef {
-    /// The record's `url`.
-    Default,
-    /// `rules[N]` (0-based, as the record lists them).
-    Rule(usize),
-    /// `split[N]` (0-based).
-    Split(usize),
-    /// The validity window.
-    Expired,
-    /// No record decided anything.
-    None,
-}
-
-impl fmt::Display for RuleRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RuleRef::Default => f.write_str("default"),
-            RuleRef::Rule(i) => write!(f, "rule:{i}"),
-            RuleRef::Split(i) => write!(f, "split:{i}"),
-            RuleRef::Expired => f.write_str("expired"),
-            RuleRef::None => f.write_str("none"),
-        }
-    }
-}
-
-impl Serialize for RuleRef {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
 }
 
 /// The answer for one scan of a known link.

@@ -2,10 +2,11 @@
 //! sticky weighted split, then the default destination.
 
 use crate::clock::{parse_rfc3339, UnixMillis};
-use crate::decide::RuleRef;
 use crate::record::{LinkRecord, When};
 use crate::visitor::Visitor;
+use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::fmt;
 
 /// The request facts a rule can look at besides the visitor.
 #[derive(Debug, Clone, Copy)]
@@ -18,6 +19,39 @@ pub struct ScanFacts<'a> {
     pub query: &'a str,
     /// Who scans.
     pub visitor: &'a Visitor,
+}
+
+/// What decided the destination (the scan event's `rule`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleRef {
+    /// The record's `url`.
+    Default,
+    /// `rules[N]` (0-based, as the record lists them).
+    Rule(usize),
+    /// `split[N]` (0-based).
+    Split(usize),
+    /// The validity window.
+    Expired,
+    /// No record decided anything.
+    None,
+}
+
+impl fmt::Display for RuleRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RuleRef::Default => f.write_str("default"),
+            RuleRef::Rule(i) => write!(f, "rule:{i}"),
+            RuleRef::Split(i) => write!(f, "split:{i}"),
+            RuleRef::Expired => f.write_str("expired"),
+            RuleRef::None => f.write_str("none"),
+        }
+    }
+}
+
+impl Serialize for RuleRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// Picks the destination for an active record inside its window.
