@@ -24,8 +24,7 @@ use qr_edge_core::admin::{
     body_too_large, check_content_type, check_import_size, created_body, etag, import_lines,
     link_location, list_body, parse_admin_record, parse_route, random_slug, record_from_import,
     slug_of_key, split_import_line, token_matches, Action, AdminError, AdminRoute, AuditEntry,
-    Caller, Change, ImportResult, ListItem, ListQuery, MediaType, Preconditions, MAX_BODY_BYTES,
-    RANDOM_SLUG_BYTES,
+    Caller, Change, ImportResult, ListItem, ListQuery, MediaType, Preconditions, RANDOM_SLUG_BYTES,
 };
 use qr_edge_core::admin::{is_tombstone, TOMBSTONE, TOMBSTONE_TTL_SECS};
 use qr_edge_core::admin::{ImportedLinks, IMPORT_WINDOW};
@@ -904,16 +903,17 @@ fn served_by(reader: &mut SettingsReader, domain: &str) -> Result<Settings, Admi
 /// The body, after its media type and size are checked (413 before reading when declared too large).
 fn read_body(req: &mut Request, expected: MediaType) -> Result<Vec<u8>, AdminError> {
     check_content_type(header(req, "content-type").as_deref(), expected)?;
-    if req.get_content_length().is_some_and(|n| n > MAX_BODY_BYTES) {
-        return Err(body_too_large());
+    let limit = expected.max_body();
+    if req.get_content_length().is_some_and(|n| n > limit) {
+        return Err(body_too_large(limit));
     }
     let mut body = Vec::new();
     req.take_body()
-        .take(MAX_BODY_BYTES as u64 + 1)
+        .take(limit as u64 + 1)
         .read_to_end(&mut body)
         .map_err(|e| AdminError::MalformedJson(format!("the body could not be read: {e}")))?;
-    if body.len() > MAX_BODY_BYTES {
-        return Err(body_too_large());
+    if body.len() > limit {
+        return Err(body_too_large(limit));
     }
     Ok(body)
 }

@@ -23,6 +23,7 @@ pub use body::{
     body_too_large, check_content_type, check_import_size, import_lines, import_results_body,
     parse_admin_record, record_from_import, split_import_line, ImportLine, ImportResult,
     ImportedLinks, MediaType, IMPORT_WINDOW, MAX_BODY_BYTES, MAX_IMPORT_LINES,
+    MAX_RECORD_BODY_BYTES,
 };
 pub use error::AdminError;
 pub use listing::{
