@@ -24,29 +24,31 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 ///   Viceroy): 75–98 µs per line creating a link, 78–128 µs replacing one
 ///   (the old value is read for the audit line), plus 0.6–1.3 ms per request;
 ///   21 and 27 hostcalls per line. Viceroy's guest profiler puts the wasm
-///   execution alone at 50–90 µs per line. At 40 lines, 1.3 ms + 40 × 128 µs
-///   = 6.4 ms: a quarter of the harness's 25 ms budget (Fastly's 50 ms with
-///   a margin of 2), 13% of Fastly's limit. The rest is kept for what the
-///   same import measured on a busy 2-core machine (up to 4× more) and for a
-///   Viceroy process's first request (up to 10 ms more).
+///   execution alone at 50–90 µs per line. At 25 lines, 1.3 ms + 25 × 128 µs
+///   = 4.5 ms: under a fifth of the harness's 25 ms budget (Fastly's 50 ms
+///   with a margin of 2). The rest is kept because the same figure under the
+///   trace, with the test suite sharing the 2-core machine, measured 11–33 ms
+///   for 40 lines (the first cap, which failed the budget once).
 /// - Wall time, assuming 100 ms per production KV operation: the lines go in
 ///   windows of [`IMPORT_WINDOW`] with each step's KV operations in flight
 ///   together, so 2 windows × 3 round trips (read, conditional insert,
 ///   read-back) = 0.6 s, at worst 2 × 7 = 1.4 s when concurrent writers win
-///   every race; plus, one line after another, the cache invalidation and
-///   audit line of each write, 40 × 100 ms = 4 s counting its purge as one
-///   such operation. About 5.4 s in all, far inside 2 minutes.
+///   every race; plus, one line after another, the cache
+///   invalidation and audit line of each write, 25 × 100 ms = 2.5 s counting
+///   its purge as one such operation. About 3.1 s in all, far inside 2 minutes.
 ///
 /// Larger files are split by the client (`scripts/load-links --to`).
-pub const MAX_IMPORT_LINES: usize = 40;
+pub const MAX_IMPORT_LINES: usize = 25;
 
 /// Link lines whose KV operations are in flight together in an import: each
 /// round trip (read, conditional insert, read-back) is started for every line
 /// of a window before the first is awaited, so a window costs about one KV
 /// latency per step instead of one per line and step. Fastly documents no
-/// limit on pending KV operations; 32 matches its documented per-request limit
-/// of 32 backend requests, the nearest published bound on concurrent work.
-pub const IMPORT_WINDOW: usize = 32;
+/// limit on pending KV operations; 16 stays well below its per-request limit
+/// of 32 backend requests, the nearest published bound on concurrent work, and
+/// splits an import at the cap into two windows, whose results are streamed
+/// one window at a time.
+pub const IMPORT_WINDOW: usize = 16;
 
 /// The media types the API takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
