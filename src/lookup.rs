@@ -273,15 +273,20 @@ fn store(key: &LinkKey, txn: Transaction, link: &Link) {
         .stale_while_revalidate(Duration::from_secs(windows.stale_span().into()))
         .surrogate_keys([surrogate.as_str()])
         .known_length(body.len() as u64)
-        .execute()
-        .map_err(|e| e.to_string())
-        .and_then(|mut writer| {
-            writer.write_all(&body).map_err(|e| e.to_string())?;
-            writer.finish().map_err(|e| e.to_string())
-        });
-    if let Err(e) = written {
+        .execute();
+    if let Err(e) = write_entry(written, &body) {
         eprintln!("cache insert of {surrogate} failed: {e}");
     }
+}
+
+/// Writes a cache entry's body into the writer an insert handed out, and finishes it.
+fn write_entry(
+    writer: Result<fastly::http::body::StreamingBody, core::CacheError>,
+    body: &[u8],
+) -> Result<(), String> {
+    let mut writer = writer.map_err(|e| e.to_string())?;
+    writer.write_all(body).map_err(|e| e.to_string())?;
+    writer.finish().map_err(|e| e.to_string())
 }
 
 /// The body of an entry that hides whatever was cached before it.
@@ -348,13 +353,8 @@ fn hide(cache_key: &str) {
         .initial_age(Duration::from_secs(2))
         .surrogate_keys([cache_key])
         .known_length(HIDDEN.len() as u64)
-        .execute()
-        .map_err(|e| e.to_string())
-        .and_then(|mut writer| {
-            writer.write_all(HIDDEN).map_err(|e| e.to_string())?;
-            writer.finish().map_err(|e| e.to_string())
-        });
-    if let Err(e) = written {
+        .execute();
+    if let Err(e) = write_entry(written, HIDDEN) {
         eprintln!("hiding the cache entry of {cache_key} failed: {e}");
     }
 }
