@@ -7,7 +7,7 @@ use qr_edge_tests::client::send_raw;
 use qr_edge_tests::service::default_wasm;
 use qr_edge_tests::{Behaviour, Origin, Reply, Req, Service, ServiceConfig};
 use serde_json::json;
-use std::io::Read;
+use std::io::BufRead;
 use std::net::{SocketAddr, TcpListener};
 use std::process::{Child, Command, Stdio};
 use std::thread;
@@ -290,21 +290,38 @@ fn a_log_endpoint_whose_writes_fail_loses_lines_not_redirects() {
             Some(format!("https://example.com/spring?n={n}").as_str())
         );
     }
+    // A scan line is written after its response is sent, so the last write may
+    // still be under way when the 20th reply arrives: follow Viceroy's log as it
+    // is written, for at most 10 s, before stopping it.
     let mut viceroy = viceroy;
+    let stderr = viceroy.child.stderr.take().expect("stderr");
+    let (lines, log) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut seen = String::new();
+    let mut failed = 0;
+    while failed < 20 {
+        let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+            break;
+        };
+        let Ok(line) = log.recv_timeout(left) else {
+            break;
+        };
+        failed += usize::from(line.contains("Error writing log message"));
+        seen.push_str(&line);
+        seen.push('\n');
+    }
     let _ = viceroy.child.kill();
-    let mut stderr = String::new();
-    viceroy
-        .child
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut stderr)
-        .expect("read stderr");
-    let failed = stderr.matches("Error writing log message").count();
     // Each scan line was written, and each write failed: the test saw the endpoint broken.
     assert!(
         failed >= 20,
-        "expected 20 failed scan-line writes, Viceroy reported {failed}:\n{stderr}"
+        "expected 20 failed scan-line writes, Viceroy reported {failed}:\n{seen}"
     );
 }
 
