@@ -3,6 +3,7 @@
 //! `fuzz/regressions/` and `fuzz/seeds/`). Each function takes the fuzzer's raw
 //! bytes and panics when a property does not hold; a panic is a finding.
 
+use qr_edge_core::clock::Timestamp;
 use qr_edge_core::decide::{decide, RuleRef};
 use qr_edge_core::destination::HostPattern;
 use qr_edge_core::path::{
@@ -13,7 +14,8 @@ use qr_edge_core::record::{
     Strictness, When,
 };
 use qr_edge_core::targeting::{choose, holds, sticky_point, ScanFacts};
-use qr_edge_core::visitor::{preferred_language, DeviceHints, Geo, Visitor};
+use qr_edge_core::visitor::{preferred_language, Continent, DeviceHints, Geo, Visitor};
+use qr_edge_core::vocabulary::Named;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -301,6 +303,19 @@ impl Bytes<'_> {
         String::from_utf8_lossy(text).into_owned()
     }
 
+    /// Absent, or a list of up to three names of a closed vocabulary.
+    fn names<T: Named>(&mut self) -> Option<Vec<T>> {
+        let shape = self.byte();
+        if shape.is_multiple_of(3) {
+            return None;
+        }
+        Some(
+            (0..shape % 4)
+                .map(|_| T::NAMES[usize::from(self.byte()) % T::NAMES.len()].1)
+                .collect(),
+        )
+    }
+
     /// Absent, or a list of up to three values, mostly from `values`, sometimes free text.
     fn list(&mut self, values: &[&str]) -> Option<Vec<String>> {
         let shape = self.byte();
@@ -320,6 +335,10 @@ impl Bytes<'_> {
         )
     }
 
+    fn time_of(&mut self, texts: &[&str]) -> Timestamp {
+        Timestamp::parse(self.pick(texts)).expect("an RFC 3339 time")
+    }
+
     fn time(&mut self) -> i64 {
         let mut raw = [0u8; 8];
         raw.iter_mut().for_each(|b| *b = self.byte());
@@ -333,24 +352,22 @@ impl Bytes<'_> {
     }
 
     fn when(&mut self) -> When {
-        const TIMES: [&str; 5] = [
+        // Names and times are parsed as a record is read: a generated
+        // record holds only what parsing can produce.
+        const TIMES: [&str; 3] = [
             "2026-03-01T00:00:00Z",
             "2025-01-01T00:00:00Z",
             "2027-06-01T12:00:00.500+02:00",
-            "not a time",
-            "",
         ];
         let mut when = When {
             country: self.list(&["US", "DE", "AT", "de", "us", "FR", "JP", "ZZ", ""]),
-            continent: self.list(&["EU", "NA", "eu", "AS", "SA", "XX"]),
+            continent: self.names(),
             region: self.list(&["US-CA", "DE-BE", "us-ca", "AT-9", "JP-13", "X"]),
-            os: self.list(&[
-                "ios", "android", "windows", "macos", "linux", "chromeos", "other", "IOS", "beos",
-            ]),
-            device: self.list(&["mobile", "tablet", "desktop", "bot", "MOBILE", "unknown"]),
+            os: self.names(),
+            device: self.names(),
             language: self.list(&["en", "fr", "de", "EN", "pt", ""]),
-            after: (self.byte().is_multiple_of(3)).then(|| self.pick(&TIMES).to_owned()),
-            before: (self.byte().is_multiple_of(3)).then(|| self.pick(&TIMES).to_owned()),
+            after: (self.byte().is_multiple_of(3)).then(|| self.time_of(&TIMES)),
+            before: (self.byte().is_multiple_of(3)).then(|| self.time_of(&TIMES)),
             query: None,
             unknown: BTreeMap::new(),
         };
@@ -386,8 +403,8 @@ impl Bytes<'_> {
             _ => ForwardQuery::Named(vec!["utm_*".into(), "k".into()]),
         };
         if self.byte().is_multiple_of(4) {
-            record.valid_from = Some("2026-01-01T00:00:00Z".into());
-            record.valid_until = Some("2026-06-01T00:00:00Z".into());
+            record.valid_from = Timestamp::parse("2026-01-01T00:00:00Z");
+            record.valid_until = Timestamp::parse("2026-06-01T00:00:00Z");
             record.expired_url =
                 (self.byte().is_multiple_of(2)).then(|| "https://example.com/ended".into());
         }
@@ -467,8 +484,9 @@ impl Bytes<'_> {
             region: (!self.byte().is_multiple_of(4))
                 .then(|| self.pick(&["US-CA", "DE-BE", "AT-9"]).to_owned()),
             city: None,
-            continent: (!self.byte().is_multiple_of(4))
-                .then(|| self.pick(&["NA", "EU", "AS"]).to_owned()),
+            continent: (!self.byte().is_multiple_of(4)).then(|| {
+                [Continent::Na, Continent::Eu, Continent::As][usize::from(self.byte()) % 3]
+            }),
             asn: None,
         };
         let flags = self.byte();

@@ -1,4 +1,4 @@
-//! The admin API at the edge (SPEC §8): the bearer token from the `secrets`
+//! The admin API at the edge (docs/admin-api.md): the bearer token from the `secrets`
 //! store, link reads and writes in the `links` KV store with optimistic
 //! concurrency, the cached entry invalidated before the answer (`lookup::invalidate`:
 //! visible at once) and an `audit` line per write (and per request
@@ -60,7 +60,7 @@ pub fn handle(req: Request) -> Answer {
     serve(req, &call).unwrap_or_else(|e| error_response(e).into())
 }
 
-/// The `auth_failed` audit line (SPEC §8): the caller and the path, never the
+/// The `auth_failed` audit line (docs/admin-api.md): the caller and the path, never the
 /// `Authorization` header. The address follows the `ip_mode` of the host the
 /// request was sent to; when its settings cannot be read, no address (`none`:
 /// the privacy setting fails closed).
@@ -119,7 +119,7 @@ impl Call {
         }
     }
 
-    /// The caller's address as `ip_mode` says (scan events use the same rule, SPEC §6).
+    /// The caller's address as `ip_mode` says (scan events use the same rule, docs/scan-events.md).
     fn ip_for_log(&self, ip_mode: IpMode) -> Option<String> {
         let salt = match ip_mode {
             IpMode::Hash => self.salt.get_or_init(ip_salt).as_deref(),
@@ -333,7 +333,7 @@ fn list_links(req: &Request, domain: &str) -> Result<Response, AdminError> {
 /// more than [`qr_edge_core::admin::MAX_IMPORT_LINES`] lines; 503 without the
 /// store) is decided here, before the answer starts and before anything is
 /// written. Then the 200 goes out at once, and [`Import::stream`] writes the
-/// lines and streams one result line each (SPEC §8).
+/// lines and streams one result line each (docs/admin-api.md).
 fn import(mut req: Request, call: Call) -> Result<Answer, AdminError> {
     let body = read_body(&mut req, MediaType::Ndjson)?;
     check_import_size(import_lines(&body).len())?;
@@ -393,7 +393,7 @@ impl Import {
         }
         self.write_window(&mut window, &mut out);
         if let Err(e) = out.finish() {
-            eprintln!("the import's result stream did not finish: {e}");
+            log::warn!("the import's result stream did not finish: {e}");
         }
     }
 
@@ -418,7 +418,7 @@ impl Import {
             })
             .collect();
         if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-            eprintln!("import results could not be sent: {e}");
+            log::warn!("import results could not be sent: {e}");
         }
     }
 }
@@ -725,14 +725,14 @@ fn committed(
     old: Option<&Stored>,
     new: Option<&LinkRecord>,
 ) {
-    // Visible at once (SPEC §8), even against a source read already under way.
+    // Visible at once (docs/admin-api.md), even against a source read already under way.
     crate::lookup::invalidate(key);
     let change = Change {
         action,
         domain: &key.domain,
         slug: &key.slug,
         generations,
-        // As stored, even when it is no longer a valid record (SPEC §8).
+        // As stored, even when it is no longer a valid record (docs/admin-api.md).
         old: old.map(|stored| stored.body.as_slice()),
         new,
     };
@@ -871,7 +871,7 @@ fn link_key(domain: String, slug: String) -> Result<LinkKey, AdminError> {
 }
 
 /// `GET /settings/{domain}`: the domain's effective settings and every
-/// problem found in them (SPEC §5); 503 naming the document when they cannot be read.
+/// problem found in them (docs/settings.md); 503 naming the document when they cannot be read.
 fn get_settings(domain: &str) -> Result<Response, AdminError> {
     let loaded = SettingsReader::open()
         .load(domain)

@@ -3,7 +3,8 @@
 //! classified by the pure core), its headers, its id and when it arrived.
 
 use fastly::Request;
-use qr_edge_core::visitor::{DeviceHints, Geo, Visitor};
+use qr_edge_core::visitor::{Continent, DeviceHints, Geo, Visitor};
+use qr_edge_core::vocabulary::Named;
 use std::borrow::Cow;
 use std::net::IpAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -29,12 +30,19 @@ pub fn header<'a>(req: &'a Request, name: &str) -> Option<Cow<'a, str>> {
     req.get_header_str_lossy(name)
 }
 
-/// The request id: Fastly's client request id, else the trace id.
+/// The request id: Fastly's client request id, else the sandbox's id (the
+/// SDK's runtime API; `FASTLY_TRACE_ID` underneath).
 pub fn request_id(req: &Request) -> String {
     req.get_client_request_id()
+        .unwrap_or_else(|| fastly::compute_runtime::sandbox_id())
+        .to_owned()
+}
+
+/// The Fastly POP serving the request (the SDK's runtime API), when known.
+pub fn pop() -> Option<String> {
+    Some(fastly::compute_runtime::pop())
+        .filter(|pop| !pop.is_empty())
         .map(str::to_owned)
-        .or_else(|| std::env::var("FASTLY_TRACE_ID").ok())
-        .unwrap_or_default()
 }
 
 /// Now, in Unix milliseconds.
@@ -57,9 +65,7 @@ fn geo(ip: IpAddr) -> Geo {
     Geo {
         region,
         city: non_empty(g.city()).map(str::to_owned),
-        continent: Some(g.continent().as_code())
-            .filter(|c| *c != "??")
-            .map(str::to_owned),
+        continent: Continent::parse(g.continent().as_code()),
         asn: Some(g.as_number()).filter(|asn| *asn != 0),
         country,
     }

@@ -1,5 +1,5 @@
 //! Reads settings (config store `settings`, documents `defaults` and
-//! `{domain}`, SPEC §5) and secrets (secret store `secrets`) for one request.
+//! `{domain}`, docs/settings.md) and secrets (secret store `secrets`) for one request.
 //!
 //! Both stores are optional: without the settings store every setting has its
 //! default. A store or document that exists but cannot be read makes the
@@ -56,10 +56,10 @@ impl SettingsReader {
         match &loaded {
             Ok(loaded) => {
                 for problem in &loaded.problems {
-                    eprintln!("settings problem for {domain}: {problem}");
+                    log::warn!("settings problem for {domain}: {problem}");
                 }
             }
-            Err(e) => eprintln!("settings of {domain} unknown, failing closed: {e}"),
+            Err(e) => log::error!("settings of {domain} unknown, failing closed: {e}"),
         }
         loaded
     }

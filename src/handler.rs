@@ -1,35 +1,34 @@
 //! One client request → its response, plus the work that must wait until the
 //! response has been sent (the scan event, a background cache refresh, an
-//! import's writes and streamed results).
+//! import's writes and streamed results). Decisions are the core's
+//! (`qr_edge_core::answer`); this module reads the request's facts, looks the
+//! link up and turns the core's reply plan into a response.
 
 use crate::admin::{Answer, Import};
 use crate::client::header;
 use crate::config::settings_for;
-use crate::lookup::{resolve, Link, LinkKey, Refresh};
-use crate::responses::{for_decision, html, json, redirect, text, Rejection};
-use crate::scan_log::ScanRecord;
+use crate::lookup::{resolve, LinkKey, Refresh};
+use crate::responses::{json, reply, Rejection};
 use crate::{client, images};
 use fastly::http::StatusCode;
 use fastly::{Request, Response};
-use qr_edge_core::decide::{self, decide, Decision, Outcome};
-use qr_edge_core::freshness::CacheState;
+use qr_edge_core::answer::{self, Resolution, ScanRequest};
 use qr_edge_core::pages;
-use qr_edge_core::path::{
-    method_class, normalize_host, route, short_url, MethodClass, Route, View,
-};
+use qr_edge_core::path::{method_class, normalize_host, route, MethodClass, Route, View};
 use qr_edge_core::qr::ImageFormat;
-use qr_edge_core::targeting::ScanFacts;
+use qr_edge_core::reply::Reply;
+use qr_edge_core::scan_event::ScanEvent;
 
 /// A response and what follows it.
 pub struct Handled {
     /// Sent first.
     pub response: Response,
     /// The scan event to write once the response is out.
-    pub scan: Option<ScanRecord>,
+    pub scan: Option<ScanEvent>,
     /// A stale cache entry to refresh once the response is out.
-    pub refresh: Option<(Refresh, LinkKey)>,
+    pub refresh: Option<Refresh>,
     /// An admin import: `response` is only its head, and the import writes
-    /// its links and streams their results as the body (SPEC §8).
+    /// its links and streams their results as the body (docs/admin-api.md).
     pub import: Option<Import>,
 }
 
@@ -59,6 +58,12 @@ impl From<Response> for Handled {
 impl From<Rejection> for Handled {
     fn from(rejection: Rejection) -> Self {
         rejection.into_response().into()
+    }
+}
+
+impl From<Reply> for Handled {
+    fn from(plan: Reply) -> Self {
+        reply(plan).into()
     }
 }
 
@@ -109,120 +114,76 @@ fn public(req: Request, host: String, route: Route) -> Handled {
         return Rejection::MisdirectedHost(host).into();
     }
     match route {
-        Route::Robots => text(StatusCode::OK, pages::ROBOTS_TXT).into(),
-        Route::Home => match &settings.home_url {
-            Some(url) => redirect(302, url).into(),
-            None => html(StatusCode::OK, pages::home()).into(),
-        },
-        Route::Link { slug, view } => link(
-            req,
-            LinkKey {
+        Route::Robots => Reply::text(pages::ROBOTS_TXT).into(),
+        Route::Home => answer::home(&settings).into(),
+        Route::Link { slug, view } => {
+            let key = LinkKey {
                 domain: host,
                 slug,
                 settings,
-            },
-            view,
-        ),
+            };
+            match view {
+                View::Svg => images::respond(&req, &key, ImageFormat::Svg),
+                View::Png => images::respond(&req, &key, ImageFormat::Png),
+                View::Redirect | View::Preview => scan(&req, &key, view == View::Preview),
+            }
+        }
         Route::Health | Route::Admin | Route::NotFound => Rejection::UnknownPath.into(),
     }
 }
 
-/// `/{slug}`, `/{slug}+`, `/{slug}.svg`, `/{slug}.png`.
-fn link(req: Request, key: LinkKey, view: View) -> Handled {
-    if let Some(format) = image_format(view) {
-        let (response, refresh) = images::respond(&req, &key, format);
-        return Handled {
-            refresh: refresh.map(|r| (r, key)),
-            ..response.into()
-        };
-    }
-    let started_ms = client::unix_millis();
-    let resolution = resolve(&key);
-    let refresh = resolution.refresh.map(|r| (r, key.clone()));
-    let visitor = client::visitor(&req);
-    let query = req.get_query_str().unwrap_or("");
-    let decision = match &resolution.link {
-        Some(Link::Found(record)) => decide(
-            record,
-            &ScanFacts {
-                slug: &key.slug,
-                now: started_ms,
-                query,
-                visitor: &visitor,
-            },
-        ),
-        Some(Link::NotFound) => decide::not_found(key.settings.not_found_url.as_deref()),
-        None => decide::unavailable(key.settings.fallback_url.as_deref()),
-    };
-    let (response, decision) = match view {
-        View::Preview => preview(&key, decision, resolution.cache),
-        _ => (for_decision(&decision, resolution.cache), decision),
-    };
-    let scan = ScanRecord {
-        started_ms,
-        decision,
-        cache: resolution.cache,
-        source: resolution.source,
-        ip_mode: key.settings.ip_mode,
-        ..ScanRecord::of(&req, key.domain.clone(), key.slug.clone(), visitor)
-    };
-    Handled {
-        response,
-        scan: Some(scan),
-        refresh,
-        import: None,
-    }
-}
-
-/// The domain's settings cannot be read (SPEC §5, failing closed): nothing
-/// that depends on them is answered from guesses. Redirects, images and pages
-/// are 503 with `Retry-After`; a scan is still logged, without an IP (the
-/// domain's `ip_mode` is unknown).
-fn settings_unknown(req: &Request, host: String, route: Route) -> Handled {
-    let decision = decide::unavailable(None);
-    let response = for_decision(&decision, CacheState::None);
-    let scan = match route {
-        Route::Link {
-            slug,
-            view: View::Redirect | View::Preview,
-        } => Some(ScanRecord {
-            decision,
-            ..ScanRecord::of(req, host, slug, client::visitor(req))
-        }),
-        _ => None,
-    };
-    Handled {
-        scan,
-        ..response.into()
-    }
-}
-
-fn image_format(view: View) -> Option<ImageFormat> {
-    match view {
-        View::Svg => Some(ImageFormat::Svg),
-        View::Png => Some(ImageFormat::Png),
-        View::Redirect | View::Preview => None,
-    }
-}
-
-/// `/{slug}+`: a page naming where the link leads, for a link that exists;
-/// an unknown or unresolvable link is answered as a scan of it would be.
-fn preview(key: &LinkKey, decision: Decision, cache: CacheState) -> (Response, Decision) {
-    if matches!(
-        decision.outcome,
-        Outcome::NotFound | Outcome::Unavailable | Outcome::Fallback
-    ) {
-        return (for_decision(&decision, cache), decision);
-    }
-    let page = pages::preview(
-        &short_url(&key.domain, &key.slug),
-        decision.location.as_deref(),
+/// `/{slug}` and `/{slug}+`: look the link up, let the core answer.
+fn scan(req: &Request, key: &LinkKey, preview: bool) -> Handled {
+    let request = scan_request(req, &key.domain, &key.slug, preview);
+    let resolution = resolve(key);
+    let (plan, event) = answer::scan(
+        request,
+        Resolution::Looked {
+            settings: &key.settings,
+            found: resolution.found(),
+            cache: resolution.cache,
+            source: resolution.source,
+        },
     );
-    let shown = Decision {
-        outcome: Outcome::Preview,
-        status: 200,
-        location: None,
-        rule: decision.rule,
+    Handled {
+        scan: Some(event),
+        refresh: resolution.refresh,
+        ..reply(plan).into()
+    }
+}
+
+/// The domain's settings cannot be read (docs/settings.md, failing closed):
+/// the core answers 503 without looking anything up; a scan is still logged.
+fn settings_unknown(req: &Request, host: String, route: Route) -> Handled {
+    // Pages and images are not scans: the same 503, no scan line.
+    let (slug, preview, is_scan) = match route {
+        Route::Link { slug, view } if matches!(view, View::Redirect | View::Preview) => {
+            (slug, view == View::Preview, true)
+        }
+        _ => (String::new(), false, false),
     };
-    (html(StatusCode::OK, page), shown)
+    let (plan, event) = answer::scan(
+        scan_request(req, &host, &slug, preview),
+        Resolution::SettingsUnknown,
+    );
+    Handled {
+        scan: is_scan.then_some(event),
+        ..reply(plan).into()
+    }
+}
+
+/// The facts of a scan request, read from the client request.
+fn scan_request(req: &Request, domain: &str, slug: &str, preview: bool) -> ScanRequest {
+    ScanRequest {
+        id: client::request_id(req),
+        method: req.get_method_str().to_owned(),
+        started_ms: client::unix_millis(),
+        domain: domain.to_owned(),
+        slug: slug.to_owned(),
+        preview,
+        query: req.get_query_str().unwrap_or("").to_owned(),
+        visitor: client::visitor(req),
+        referer: header(req, "referer").map(std::borrow::Cow::into_owned),
+        pop: client::pop(),
+    }
 }

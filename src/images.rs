@@ -1,72 +1,61 @@
-//! `/{slug}.svg` and `/{slug}.png` (SPEC §7): the printable code of a link
-//! that exists, cacheable and revalidated by `ETag`. Images are not scans:
-//! they never write a `scans` line.
+//! `/{slug}.svg` and `/{slug}.png` (docs/qr-images.md): the printable code of
+//! a link that exists, cacheable and revalidated by `ETag`. The core decides
+//! the answer (`qr_edge_core::answer::image`); this module reads the request
+//! and sends it. Images are not scans: they never write a `scans` line.
 
-use crate::lookup::{resolve, Link, LinkKey, Refresh};
-use crate::responses::{for_decision, with_cache_state, Rejection};
+use crate::handler::Handled;
+use crate::lookup::{resolve, LinkKey};
+use crate::responses::{mark_cache, reply, Rejection};
 use fastly::http::{Method, StatusCode};
 use fastly::{Request, Response};
-use qr_edge_core::conditional::TagSet;
-use qr_edge_core::decide;
-use qr_edge_core::qr::{content_type, etag, render, short_url_text, ImageFormat, QrOptions};
+use qr_edge_core::answer::{image, ImageReply, ImageRequest, IMAGE_CACHE_CONTROL};
+use qr_edge_core::qr::{ImageFormat, QrOptions};
 
-/// `Cache-Control` of images: the code of a short URL never changes (the
-/// destination behind it may, but the code does not encode the destination).
-const IMAGE_CACHE_CONTROL: &str = "public, max-age=86400";
-
-/// The answer to an image request.
-///
-/// - Parameters are checked first: a bad one is 400 without touching any store.
-/// - Any link that exists gets its code, including a disabled or expired one:
-///   the owner may re-enable or extend it, and the printed code stays the same.
-/// - Unknown slug → 404 (not `not_found_url`); nothing resolvable → 503 with
-///   `Retry-After` (not `fallback_url`: a redirect is no image).
-pub fn respond(req: &Request, key: &LinkKey, format: ImageFormat) -> (Response, Option<Refresh>) {
+/// The answer to an image request. Parameters are checked first: a bad one is
+/// 400 without touching any store. A stale entry is refreshed after the image
+/// is sent, as for a scan.
+pub fn respond(req: &Request, key: &LinkKey, format: ImageFormat) -> Handled {
     let options = match QrOptions::from_query(req.get_query_str().unwrap_or("")) {
         Ok(options) => options,
-        Err(e) => return (Rejection::BadImageParameter(e).into_response(), None),
+        Err(e) => return Rejection::BadImageParameter(e).into(),
     };
     let resolution = resolve(key);
-    let response = match resolution.link {
-        Some(Link::Found(_)) => with_cache_state(
-            image(req, &key.domain, &key.slug, format, &options),
-            resolution.cache,
-        ),
-        Some(Link::NotFound) => for_decision(&decide::not_found(None), resolution.cache),
-        None => for_decision(&decide::unavailable(None), resolution.cache),
+    let if_none_match = req.get_header_all_str_lossy("if-none-match");
+    let if_none_match: Vec<String> = if_none_match.iter().map(|v| v.to_string()).collect();
+    let request = ImageRequest {
+        domain: &key.domain,
+        slug: &key.slug,
+        format,
+        options: &options,
+        if_none_match: &if_none_match,
+        head: req.get_method() == Method::HEAD,
     };
-    // A stale entry is refreshed after the image is sent, as for a scan.
-    (response, resolution.refresh)
-}
-
-/// The code of `https://{DOMAIN}/{SLUG}`: 200 with the image, or 304 when the
-/// client's `If-None-Match` already names it. `HEAD` skips the rendering.
-fn image(
-    req: &Request,
-    domain: &str,
-    slug: &str,
-    format: ImageFormat,
-    options: &QrOptions,
-) -> Response {
-    let text = short_url_text(domain, slug);
-    let tag = etag(&text, format, options);
-    let response = Response::from_status(StatusCode::OK)
-        .with_header("etag", &tag)
-        .with_header("cache-control", IMAGE_CACHE_CONTROL);
-    let conditions = req.get_header_all_str_lossy("if-none-match");
-    if conditions
-        .iter()
-        .any(|header| TagSet::parse(header).matches_weak(&tag))
-    {
-        // RFC 9110 §15.4.5: a 304 repeats ETag and Cache-Control, and has no body.
-        return response.with_status(StatusCode::NOT_MODIFIED);
-    }
-    let response = response.with_header("content-type", content_type(format));
-    if req.get_method() == Method::HEAD {
-        return response;
-    }
-    match render(&text, format, options) {
-        Ok(bytes) => response.with_body(bytes),
-        Err(e) => Rejection::ImageTooLarge(e.to_string()).into_response(),
+    let response = match image(&request, resolution.found(), resolution.cache) {
+        ImageReply::Image {
+            status,
+            etag,
+            content_type,
+            body,
+            cache,
+        } => {
+            let mut response =
+                Response::from_status(StatusCode::from_u16(status).unwrap_or(StatusCode::OK))
+                    .with_header("etag", etag)
+                    .with_header("cache-control", IMAGE_CACHE_CONTROL);
+            if let Some(content_type) = content_type {
+                response.set_header("content-type", content_type);
+            }
+            if let Some(body) = body {
+                response.set_body(body);
+            }
+            mark_cache(&mut response, cache);
+            response
+        }
+        ImageReply::Page(plan) => reply(plan),
+        ImageReply::TooLarge(e) => Rejection::ImageTooLarge(e).into_response(),
+    };
+    Handled {
+        refresh: resolution.refresh,
+        ..response.into()
     }
 }

@@ -1,13 +1,14 @@
-//! Link resolution (SPEC §4): the Fastly cache, then the `links` KV store, then
+//! Link resolution (docs/resilience.md): the Fastly cache, then the `links` KV store, then
 //! the `origin` backend. Records and "not found" are cached under
 //! `{domain}/{slug}`; stale entries are served while one request refreshes
 //! them, or when every source fails. [`invalidate`] makes an admin write
-//! visible at once (SPEC §8), even against a source read already under way.
+//! visible at once (docs/admin-api.md), even against a source read already under way.
 
 use crate::resources::{LINKS_KV_STORE, ORIGIN_BACKEND};
-use fastly::cache::core::{self, Found, Transaction};
+use fastly::cache::core::{self, Transaction};
 use fastly::kv_store::KVStoreError;
 use fastly::{Backend, KVStore, Request};
+use qr_edge_core::answer::Found;
 use qr_edge_core::freshness::{CacheState, Freshness, Source, Windows};
 use qr_edge_core::record::{parse_record, LinkRecord, Strictness};
 use qr_edge_core::settings::Settings;
@@ -58,6 +59,17 @@ pub struct Resolution {
     pub refresh: Option<Refresh>,
 }
 
+impl Resolution {
+    /// What the lookup found, as the core's answer takes it.
+    pub fn found(&self) -> Found<'_> {
+        match &self.link {
+            Some(Link::Found(record)) => Found::Record(record),
+            Some(Link::NotFound) => Found::NotFound,
+            None => Found::Unavailable,
+        }
+    }
+}
+
 /// Where and how to look a slug up.
 #[derive(Clone)]
 pub struct LinkKey {
@@ -91,7 +103,7 @@ pub fn resolve(key: &LinkKey) -> Resolution {
     let txn = match Transaction::lookup(key.store_key().into_bytes().into()).execute() {
         Ok(txn) => txn,
         Err(e) => {
-            eprintln!("cache lookup failed, going to the sources: {e}");
+            log::warn!("cache lookup failed, going to the sources: {e}");
             return from_sources(key, None, None);
         }
     };
@@ -104,7 +116,10 @@ pub fn resolve(key: &LinkKey) -> Resolution {
     match key.windows(&link).classify(age) {
         Freshness::Fresh => served_from_cache(link, CacheState::Hit, None),
         Freshness::ServeStale => {
-            let refresh = txn.must_insert_or_update().then_some(Refresh { txn });
+            let refresh = txn.must_insert_or_update().then(|| Refresh {
+                txn,
+                key: key.clone(),
+            });
             served_from_cache(link, CacheState::Stale, refresh)
         }
         Freshness::RefreshFirst => from_sources(key, Some(txn), Some(link)),
@@ -137,7 +152,7 @@ fn from_sources(key: &LinkKey, txn: Option<Transaction>, stale: Option<Link>) ->
             }
         }
         Err(e) => {
-            eprintln!("lookup of {} failed: {e}", key.store_key());
+            log::error!("lookup of {} failed: {e}", key.store_key());
             match stale {
                 Some(link) => served_from_cache(link, CacheState::StaleIfError, None),
                 None => Resolution {
@@ -155,15 +170,16 @@ fn from_sources(key: &LinkKey, txn: Option<Transaction>, stale: Option<Link>) ->
 /// Dropping it unfulfilled cancels it, so another request can take it.
 pub struct Refresh {
     txn: Transaction,
+    key: LinkKey,
 }
 
 impl Refresh {
     /// Fetches the link afresh and replaces the cache entry; on a source
     /// error the stale entry stays and the obligation is given back.
-    pub fn run(self, key: &LinkKey) {
-        match fetch(key) {
-            Ok((link, _)) => store(key, self.txn, &link),
-            Err(e) => eprintln!("background refresh of {} failed: {e}", key.store_key()),
+    pub fn run(self) {
+        match fetch(&self.key) {
+            Ok((link, _)) => store(&self.key, self.txn, &link),
+            Err(e) => log::warn!("background refresh of {} failed: {e}", self.key.store_key()),
         }
     }
 }
@@ -172,7 +188,7 @@ impl Refresh {
 fn fetch(key: &LinkKey) -> Result<(Link, Source), SourceError> {
     let mut asked = Source::None;
     // An absent store is a supported configuration (origin only); a store
-    // that fails to open is a source error, never "not found" (SPEC §1).
+    // that fails to open is a source error, never "not found" (docs/resources.md).
     let store = match KVStore::open(LINKS_KV_STORE) {
         Ok(store) => store,
         Err(KVStoreError::StoreNotFound(_)) => None,
@@ -249,7 +265,7 @@ fn encode(link: &Link) -> Vec<u8> {
 
 /// Reads a cache entry back; records are validated again, so a tightened
 /// `destination_hosts` applies to cached records at once. `None` when unusable.
-fn decode(key: &LinkKey, found: &Found) -> Option<Link> {
+fn decode(key: &LinkKey, found: &core::Found) -> Option<Link> {
     let body = found.to_stream().ok()?.into_bytes();
     match body.split_first() {
         Some((b'N', _)) => Some(Link::NotFound),
@@ -259,7 +275,7 @@ fn decode(key: &LinkKey, found: &Found) -> Option<Link> {
     }
 }
 
-fn age_ms(found: &Found) -> u64 {
+fn age_ms(found: &core::Found) -> u64 {
     u64::try_from(found.age().as_millis()).unwrap_or(u64::MAX)
 }
 
@@ -275,7 +291,7 @@ fn store(key: &LinkKey, txn: Transaction, link: &Link) {
         .known_length(body.len() as u64)
         .execute();
     if let Err(e) = write_entry(written, &body) {
-        eprintln!("cache insert of {surrogate} failed: {e}");
+        log::warn!("cache insert of {surrogate} failed: {e}");
     }
 }
 
@@ -292,7 +308,7 @@ fn write_entry(
 /// The body of an entry that hides whatever was cached before it.
 const HIDDEN: &[u8] = b"H";
 
-/// Makes an admin write of `key` visible at once (SPEC §8): once this returns,
+/// Makes an admin write of `key` visible at once (docs/admin-api.md): once this returns,
 /// no lookup at this POP serves what was cached before the write, not even an
 /// entry inserted later by a source read that began before the write. Call it
 /// after the KV write has succeeded and before answering.
@@ -331,17 +347,17 @@ pub fn invalidate(key: &LinkKey) {
             }
             if txn.must_insert_or_update() {
                 if let Err(e) = txn.cancel_insert_or_update() {
-                    eprintln!("giving back the cache obligation of {cache_key} failed: {e}");
+                    log::warn!("giving back the cache obligation of {cache_key} failed: {e}");
                 }
             }
         }
         Err(e) => {
-            eprintln!("cache lookup of {cache_key} after a write failed: {e}");
+            log::warn!("cache lookup of {cache_key} after a write failed: {e}");
             hide(&cache_key);
         }
     }
     if let Err(e) = fastly::http::purge::purge_surrogate_key(&cache_key) {
-        eprintln!("purge of {cache_key} failed; other POPs keep it until it expires: {e}");
+        log::error!("purge of {cache_key} failed; other POPs keep it until it expires: {e}");
     }
 }
 
@@ -355,7 +371,7 @@ fn hide(cache_key: &str) {
         .known_length(HIDDEN.len() as u64)
         .execute();
     if let Err(e) = write_entry(written, HIDDEN) {
-        eprintln!("hiding the cache entry of {cache_key} failed: {e}");
+        log::warn!("hiding the cache entry of {cache_key} failed: {e}");
     }
 }
 

@@ -1,13 +1,14 @@
 //! qr-edge: a dynamic-QR-code redirect service on Fastly Compute.
 //!
 //! One scan's timeline, in order: route the request and resolve the link
-//! (cache → KV → origin), decide the destination, **send the response**, then
-//! write the scan event and refresh a stale cache entry. Nothing after the
-//! send can delay or fail the redirect.
+//! (cache → KV → origin), let the core decide the answer, **send the
+//! response**, then write the scan event and refresh a stale cache entry.
+//! Nothing after the send can delay or fail the redirect.
 
 mod admin;
 mod client;
 mod config;
+mod diagnostics;
 mod handler;
 mod images;
 mod lookup;
@@ -20,6 +21,7 @@ use std::time::Instant;
 
 fn main() {
     let started = Instant::now();
+    diagnostics::init();
     let handled = handler::handle(Request::from_client());
 
     match handled.import {
@@ -30,9 +32,9 @@ fn main() {
     let elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
 
     if let Some(scan) = handled.scan {
-        scan.write(elapsed_us, config::ip_salt);
+        scan_log::write_scan(&scan, elapsed_us);
     }
-    if let Some((refresh, key)) = handled.refresh {
-        refresh.run(&key);
+    if let Some(refresh) = handled.refresh {
+        refresh.run();
     }
 }

@@ -1,15 +1,12 @@
-//! Every response the public routes send, built in one place: redirects,
-//! pages, and the typed rejections of bad requests.
+//! Every response the public routes send, built in one place: the core's
+//! reply plans rendered to HTTP, and the typed rejections of bad requests.
 
 use fastly::http::StatusCode;
 use fastly::Response;
-use qr_edge_core::decide::{location_value, Decision};
 use qr_edge_core::freshness::CacheState;
-use qr_edge_core::pages::{self, printable};
+use qr_edge_core::pages::printable;
 use qr_edge_core::path::{HostError, ALLOW_PUBLIC};
-
-/// `Cache-Control` of redirects and link pages: the destination may change at any time.
-pub const NO_SHARED_CACHE: &str = "private, max-age=0";
+use qr_edge_core::reply::{Body, Reply, NO_SHARED_CACHE};
 
 /// A request refused before any link was looked at. Each names what was wrong.
 #[derive(Debug)]
@@ -83,40 +80,31 @@ pub fn json(status: StatusCode, body: String) -> Response {
         .with_body(body)
 }
 
-/// An HTML page with no shared caching.
-pub fn html(status: StatusCode, body: String) -> Response {
-    Response::from_status(status)
-        .with_content_type(fastly::mime::TEXT_HTML_UTF_8)
-        .with_header("cache-control", NO_SHARED_CACHE)
-        .with_body(body)
+/// The core's reply plan as HTTP: the status, `Location`, body and
+/// `Retry-After` it names, `Cache-Control: private, max-age=0` (a destination
+/// may change at any time), and `x-qr-cache` when a lookup happened.
+pub fn reply(plan: Reply) -> Response {
+    let status = StatusCode::from_u16(plan.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    let mut response = Response::from_status(status).with_header("cache-control", NO_SHARED_CACHE);
+    if let Some(location) = &plan.location {
+        response.set_header("location", location);
+    }
+    match plan.body {
+        Body::Empty => {}
+        Body::Html(page) => response.set_body_text_html(&page),
+        Body::Text(text) => response.set_body_text_plain(text),
+    }
+    if let Some(seconds) = plan.retry_after {
+        response.set_header("retry-after", seconds.to_string());
+    }
+    mark_cache(&mut response, plan.cache);
+    response
 }
 
-/// A redirect: `Location`, `Cache-Control: private, max-age=0`, empty body.
-/// The location is serialised to ASCII first: the `fastly` crate panics on a
-/// header value it cannot send, and a stored URL may hold any Unicode.
-pub fn redirect(status: u16, location: &str) -> Response {
-    Response::from_status(StatusCode::from_u16(status).unwrap_or(StatusCode::FOUND))
-        .with_header("location", location_value(location))
-        .with_header("cache-control", NO_SHARED_CACHE)
-}
-
-/// The response for a decision about a slug.
-pub fn for_decision(decision: &Decision, cache: CacheState) -> Response {
-    let response = match (&decision.location, decision.status) {
-        (Some(location), status) => redirect(status, location),
-        (None, 410) => html(StatusCode::GONE, pages::gone()),
-        (None, 503) => html(StatusCode::SERVICE_UNAVAILABLE, pages::unavailable())
-            .with_header("retry-after", "30"),
-        (None, _) => html(StatusCode::NOT_FOUND, pages::not_found()),
-    };
-    with_cache_state(response, cache)
-}
-
-/// Adds `x-qr-cache` when a lookup happened.
-pub fn with_cache_state(response: Response, cache: CacheState) -> Response {
-    match cache.header_value() {
-        Some(value) => response.with_header("x-qr-cache", value),
-        None => response,
+/// `x-qr-cache`: how the cache took part, when a lookup happened.
+pub fn mark_cache(response: &mut Response, cache: CacheState) {
+    if let Some(value) = cache.header_value() {
+        response.set_header("x-qr-cache", value);
     }
 }
 

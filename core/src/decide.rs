@@ -1,7 +1,7 @@
-//! The decision for one scan of a known link (SPEC §3, "Decision order"):
+//! The decision for one scan of a known link (docs/links.md, "Decision order"):
 //! disabled → validity window → rules → split → default, then query forwarding.
 
-use crate::clock::parse_rfc3339;
+use crate::clock::Timestamp;
 use crate::record::{ForwardQuery, LinkRecord, LinkStatus};
 pub use crate::targeting::RuleRef;
 use crate::targeting::{choose, ScanFacts};
@@ -102,8 +102,8 @@ pub fn unavailable(fallback_url: Option<&str>) -> Decision {
 
 /// Whether `now` lies in `[valid_from, valid_until)`.
 pub fn in_window(record: &LinkRecord, now: i64) -> bool {
-    let from = record.valid_from.as_deref().and_then(parse_rfc3339);
-    let until = record.valid_until.as_deref().and_then(parse_rfc3339);
+    let from = record.valid_from.as_ref().map(Timestamp::millis);
+    let until = record.valid_until.as_ref().map(Timestamp::millis);
     from.is_none_or(|from| now >= from) && until.is_none_or(|until| now < until)
 }
 

@@ -1,4 +1,4 @@
-//! Where a link may send a visitor (SPEC §3, §5): the destination policy that
+//! Where a link may send a visitor (docs/links.md, §5): the destination policy that
 //! every URL of a record and every URL setting obeys, on every read and write.
 //!
 //! A destination is an absolute `http`/`https` URL of at most 2048 bytes, with

@@ -1,4 +1,4 @@
-//! Cache windows (SPEC §4): how old a cached entry may be and what its age
+//! Cache windows (docs/resilience.md): how old a cached entry may be and what its age
 //! means for the scan, and the names `x-qr-cache` and the scan log give the result.
 
 use serde::Serialize;

@@ -5,6 +5,7 @@
 //! store results and turns its answers into responses, cache entries and log lines.
 
 pub mod admin;
+pub mod answer;
 pub mod clock;
 pub mod conditional;
 pub mod decide;
@@ -15,10 +16,12 @@ pub mod path;
 pub mod privacy;
 pub mod qr;
 pub mod record;
+pub mod reply;
 pub mod scan_event;
 pub mod settings;
 pub mod targeting;
 pub mod visitor;
+pub mod vocabulary;
 
 /// Bytes as lower-case hex: hashed IPs in scan events, image `ETag`s, admin cursors.
 pub fn lower_hex(bytes: &[u8]) -> String {

@@ -1,12 +1,12 @@
-//! Request line and `Host` → route (SPEC §2). Pure and total: every input maps
+//! Request line and `Host` → route (docs/routes.md). Pure and total: every input maps
 //! to a route, and anything that is not a valid slug path is `NotFound`
 //! before any store is touched.
 
-/// Longest slug (SPEC §2).
+/// Longest slug (docs/routes.md).
 pub const MAX_SLUG_LEN: usize = 64;
 /// Longest host name we serve (DNS limit).
 pub const MAX_HOST_LEN: usize = 253;
-/// The admin API's path prefix (SPEC §8).
+/// The admin API's path prefix (docs/admin-api.md).
 pub const ADMIN_PREFIX: &str = "/_api/v1";
 
 /// What a slug path asks for.

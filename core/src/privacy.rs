@@ -1,4 +1,4 @@
-//! What of a visitor's IP address reaches the scan log (setting `ip_mode`, SPEC §5–6).
+//! What of a visitor's IP address reaches the scan log (setting `ip_mode`, docs/settings.md, docs/scan-events.md).
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;

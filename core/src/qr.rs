@@ -1,4 +1,4 @@
-//! QR code images (SPEC §7): query options, the encoded short-URL text, the
+//! QR code images (docs/qr-images.md): query options, the encoded short-URL text, the
 //! matrix (via `qrcodegen`), SVG and PNG rendering, `ETag` and content type.
 //!
 //! - The symbol is the smallest version (1–40) holding the text at exactly the
@@ -39,7 +39,7 @@ pub enum ImageFormat {
     Png,
 }
 
-/// Rendering options, as given in the image URL's query (SPEC §7).
+/// Rendering options, as given in the image URL's query (docs/qr-images.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct QrOptions {
     /// Error-correction level (`ecc`).

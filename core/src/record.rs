@@ -1,4 +1,4 @@
-//! The link record (SPEC §3): one type for the KV value, the origin's body and
+//! The link record (docs/links.md): one type for the KV value, the origin's body and
 //! the admin API's body, and one validator for all three.
 //!
 //! Readers (KV, origin) ignore unknown fields; the admin API rejects them. Both
@@ -6,10 +6,11 @@
 //! compromised origin nor a leaked admin token can point a printed code at a
 //! host the owner has not allowed.
 
-use crate::clock::parse_rfc3339;
+use crate::clock::Timestamp;
 use crate::destination::validate_destination;
 pub use crate::destination::{DestinationPolicy, MAX_URL_LEN};
 use crate::visitor::is_primary_subtag;
+use crate::vocabulary::{Continent, DeviceClass, Os};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -28,15 +29,6 @@ pub const MAX_WEIGHT: u32 = 1_000_000;
 /// Redirect codes a record may ask for.
 pub const ALLOWED_CODES: [u16; 5] = [301, 302, 303, 307, 308];
 
-/// Continent codes as Fastly's geolocation names them.
-pub const CONTINENTS: [&str; 7] = ["AF", "AN", "AS", "EU", "NA", "OC", "SA"];
-/// OS names of rule conditions and scan events.
-pub const OS_NAMES: [&str; 7] = [
-    "ios", "android", "windows", "macos", "linux", "chromeos", "other",
-];
-/// Device classes of rule conditions.
-pub const DEVICE_NAMES: [&str; 4] = ["mobile", "tablet", "desktop", "bot"];
-
 /// A link record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LinkRecord {
@@ -53,10 +45,10 @@ pub struct LinkRecord {
     pub forward_query: ForwardQuery,
     /// Start of the validity window (RFC 3339), inclusive.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub valid_from: Option<String>,
+    pub valid_from: Option<Timestamp>,
     /// End of the validity window (RFC 3339), exclusive.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub valid_until: Option<String>,
+    pub valid_until: Option<Timestamp>,
     /// Where scans outside the window go; without it they get a 410 page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expired_url: Option<String>,
@@ -102,27 +94,27 @@ pub struct When {
     /// ISO 3166-1 alpha-2 codes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub country: Option<Vec<String>>,
-    /// `AF AN AS EU NA OC SA`.
+    /// Continents.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub continent: Option<Vec<String>>,
+    pub continent: Option<Vec<Continent>>,
     /// `CC-RR` subdivision codes, e.g. `US-CA`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<Vec<String>>,
-    /// OS names, see [`OS_NAMES`].
+    /// Operating systems.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub os: Option<Vec<String>>,
-    /// Device classes, see [`DEVICE_NAMES`].
+    pub os: Option<Vec<Os>>,
+    /// Device classes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub device: Option<Vec<String>>,
+    pub device: Option<Vec<DeviceClass>>,
     /// Primary language subtags, e.g. `fr`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<Vec<String>>,
     /// The scan time is at or after this instant (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub after: Option<String>,
+    pub after: Option<Timestamp>,
     /// The scan time is strictly before this instant (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub before: Option<String>,
+    pub before: Option<Timestamp>,
     /// Query parameters that must all be present with these values.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query: Option<BTreeMap<String, String>>,
@@ -295,7 +287,25 @@ fn type_error(parent: String, message: String) -> RecordError {
     match missing {
         Some(name) if parent.is_empty() => RecordError::new(name, "is required"),
         Some(name) => RecordError::new(format!("{parent}.{name}"), "is required"),
-        None => RecordError::new(parent, message),
+        None => RecordError::new(parent, without_position(&message)),
+    }
+}
+
+/// A serde_json message without its ` at line 1 column 40`: the field's path
+/// says where, and a body's line and column mean nothing to its author.
+fn without_position(message: &str) -> &str {
+    let Some((text, position)) = message.rsplit_once(" at line ") else {
+        return message;
+    };
+    let numbers = position.split_once(" column ");
+    match numbers {
+        Some((line, column))
+            if line.bytes().all(|b| b.is_ascii_digit())
+                && column.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            text
+        }
+        _ => message,
     }
 }
 
@@ -348,10 +358,8 @@ impl LinkRecord {
             ));
         }
         self.forward_query.validate()?;
-        let from = optional_time("valid_from", self.valid_from.as_deref())?;
-        let until = optional_time("valid_until", self.valid_until.as_deref())?;
-        if let (Some(from), Some(until)) = (from, until) {
-            if from >= until {
+        if let (Some(from), Some(until)) = (&self.valid_from, &self.valid_until) {
+            if from.millis() >= until.millis() {
                 return Err(RecordError::new("valid_until", "must be after valid_from"));
             }
         }
@@ -380,7 +388,7 @@ impl LinkRecord {
                 "at least one weight must be above 0",
             ));
         }
-        // SPEC §8: the owner's free text is capped for admin writes (an audit
+        // docs/admin-api.md: the owner's free text is capped for admin writes (an audit
         // line carries a record twice). Readers keep serving records stored
         // before the caps: notes and tags never change where a scan goes.
         if strictness == Strictness::Admin {
@@ -421,53 +429,34 @@ impl When {
                 ));
             }
         }
-        list(
+        codes(
             at,
             "country",
             &self.country,
             |v| v.len() == 2 && v.bytes().all(|b| b.is_ascii_alphabetic()),
             "an ISO 3166-1 alpha-2 code such as DE",
         )?;
-        list(
-            at,
-            "continent",
-            &self.continent,
-            |v| CONTINENTS.iter().any(|c| c.eq_ignore_ascii_case(v)),
-            "one of AF AN AS EU NA OC SA",
-        )?;
-        list(
+        list(at, "continent", &self.continent)?;
+        codes(
             at,
             "region",
             &self.region,
             is_region_code,
             "a CC-RR subdivision code such as US-CA",
         )?;
-        list(
-            at,
-            "os",
-            &self.os,
-            |v| OS_NAMES.iter().any(|o| o.eq_ignore_ascii_case(v)),
-            "one of ios android windows macos linux chromeos other",
-        )?;
-        list(
-            at,
-            "device",
-            &self.device,
-            |v| DEVICE_NAMES.contains(&v),
-            "one of mobile tablet desktop bot",
-        )?;
-        list(
+        // Names of closed vocabularies were checked as they were parsed.
+        list(at, "os", &self.os)?;
+        list(at, "device", &self.device)?;
+        codes(
             at,
             "language",
             &self.language,
             is_primary_subtag,
             "a primary language subtag such as fr",
         )?;
-        let after = optional_time(&format!("{at}.after"), self.after.as_deref())?;
-        let before = optional_time(&format!("{at}.before"), self.before.as_deref())?;
-        if let (Some(after), Some(before)) = (after, before) {
+        if let (Some(after), Some(before)) = (&self.after, &self.before) {
             // Such a rule could never hold: almost certainly the two were swapped.
-            if after >= before {
+            if after.millis() >= before.millis() {
                 return Err(RecordError::new(
                     format!("{at}.before"),
                     "must be later than after",
@@ -487,23 +476,30 @@ impl When {
     }
 }
 
-fn list(
+/// A list condition, when present: at least one value, at most [`MAX_LIST_LEN`].
+fn list<T>(at: &str, name: &str, values: &Option<Vec<T>>) -> Result<(), RecordError> {
+    let Some(values) = values else { return Ok(()) };
+    let field = format!("{at}.{name}");
+    if values.is_empty() {
+        return Err(RecordError::new(field, "must list at least one value"));
+    }
+    bounded_len(&field, values.len())
+}
+
+/// A list condition of open-ended codes (countries, regions, languages),
+/// each checked for its shape.
+fn codes(
     at: &str,
     name: &str,
     values: &Option<Vec<String>>,
     valid: impl Fn(&str) -> bool,
     expected: &str,
 ) -> Result<(), RecordError> {
-    let Some(values) = values else { return Ok(()) };
-    let field = format!("{at}.{name}");
-    if values.is_empty() {
-        return Err(RecordError::new(field, "must list at least one value"));
-    }
-    bounded_len(&field, values.len())?;
-    for (i, value) in values.iter().enumerate() {
+    list(at, name, values)?;
+    for (i, value) in values.iter().flatten().enumerate() {
         if !valid(value) {
             return Err(RecordError::new(
-                format!("{field}[{i}]"),
+                format!("{at}.{name}[{i}]"),
                 format!("must be {expected}"),
             ));
         }
@@ -516,18 +512,6 @@ fn bounded_len(field: &str, len: usize) -> Result<(), RecordError> {
         return Err(RecordError::new(field, "has more than 256 entries"));
     }
     Ok(())
-}
-
-fn optional_time(field: &str, value: Option<&str>) -> Result<Option<i64>, RecordError> {
-    match value {
-        None => Ok(None),
-        Some(text) => parse_rfc3339(text).map(Some).ok_or_else(|| {
-            RecordError::new(
-                field,
-                "must be an RFC 3339 timestamp such as 2026-03-01T00:00:00Z",
-            )
-        }),
-    }
 }
 
 /// `CC-RR`: two letters, a dash, one to three letters or digits.
@@ -768,6 +752,11 @@ mod tests {
         assert_eq!(
             field_of(admin(&rule(r#"{"os":["beos"]}"#))),
             "rules[0].when.os[0]"
+        );
+        assert_eq!(
+            admin(&rule(r#"{"os":["beos"]}"#)).unwrap_err().problem,
+            "must be one of ios android windows macos linux chromeos other",
+            "the one list of names, without serde's line and column"
         );
         assert_eq!(
             field_of(admin(&rule(r#"{"device":["phone"]}"#))),

@@ -1,4 +1,4 @@
-//! Settings (SPEC §5): two JSON documents in the `settings` config store,
+//! Settings (docs/settings.md): two JSON documents in the `settings` config store,
 //! `defaults` for every domain and `{domain}` for one domain's overrides,
 //! merged field by field. A request reads at most these two keys for its
 //! domain, well inside Fastly's 32 config-store lookups per request.

@@ -1,7 +1,7 @@
-//! Targeting (SPEC §3, steps 3–5): ordered rules, first match wins, then a
+//! Targeting (docs/links.md, steps 3–5): ordered rules, first match wins, then a
 //! sticky weighted split, then the default destination.
 
-use crate::clock::{parse_rfc3339, UnixMillis};
+use crate::clock::UnixMillis;
 use crate::record::{LinkRecord, When};
 use crate::visitor::Visitor;
 use serde::Serialize;
@@ -75,33 +75,22 @@ pub fn holds(when: &When, scan: &ScanFacts<'_>) -> bool {
                 .as_deref()
                 .is_some_and(|g| g.eq_ignore_ascii_case(c))
         })
-        && any_of(&when.continent, |c| {
-            v.geo
-                .continent
-                .as_deref()
-                .is_some_and(|g| g.eq_ignore_ascii_case(c))
-        })
+        && any_of(&when.continent, |c| v.geo.continent == Some(*c))
         && any_of(&when.region, |r| {
             v.geo
                 .region
                 .as_deref()
                 .is_some_and(|g| g.eq_ignore_ascii_case(r))
         })
-        && any_of(&when.os, |o| v.os.as_str().eq_ignore_ascii_case(o))
-        && any_of(&when.device, |d| v.device.as_str() == d)
+        && any_of(&when.os, |o| v.os == *o)
+        && any_of(&when.device, |d| v.device == *d)
         && any_of(&when.language, |l| {
             v.language
                 .as_deref()
                 .is_some_and(|g| g.eq_ignore_ascii_case(l))
         })
-        && when
-            .after
-            .as_deref()
-            .is_none_or(|t| parse_rfc3339(t).is_some_and(|at| scan.now >= at))
-        && when
-            .before
-            .as_deref()
-            .is_none_or(|t| parse_rfc3339(t).is_some_and(|at| scan.now < at))
+        && when.after.as_ref().is_none_or(|at| scan.now >= at.millis())
+        && when.before.as_ref().is_none_or(|at| scan.now < at.millis())
         && when.query.as_ref().is_none_or(|required| {
             required.iter().all(|(name, value)| {
                 url::form_urlencoded::parse(scan.query.as_bytes())
@@ -111,7 +100,7 @@ pub fn holds(when: &When, scan: &ScanFacts<'_>) -> bool {
 }
 
 /// A list condition: absent holds, present holds when one value matches.
-fn any_of(values: &Option<Vec<String>>, matches: impl Fn(&str) -> bool) -> bool {
+fn any_of<T>(values: &Option<Vec<T>>, matches: impl Fn(&T) -> bool) -> bool {
     values
         .as_ref()
         .is_none_or(|list| list.iter().any(|value| matches(value)))
@@ -170,7 +159,7 @@ mod tests {
                 country: Some("DE".into()),
                 region: Some("DE-BE".into()),
                 city: None,
-                continent: Some("EU".into()),
+                continent: Some(crate::visitor::Continent::Eu),
                 asn: None,
             },
             device: DeviceClass::Mobile,

@@ -1,72 +1,8 @@
 //! Who is scanning: the facts rules match on and scan events record, and the
 //! classification of raw request data (user agent, `Accept-Language`) into them.
 
-use serde::Serialize;
+pub use crate::vocabulary::{Continent, DeviceClass, Os};
 use std::net::IpAddr;
-
-/// Device class of rule conditions and scan events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DeviceClass {
-    /// Phones.
-    Mobile,
-    /// Tablets.
-    Tablet,
-    /// Desktops and laptops.
-    Desktop,
-    /// Crawlers and link-preview fetchers.
-    Bot,
-    /// Nothing known.
-    Unknown,
-}
-
-impl DeviceClass {
-    /// The name used in rules and logs.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeviceClass::Mobile => "mobile",
-            DeviceClass::Tablet => "tablet",
-            DeviceClass::Desktop => "desktop",
-            DeviceClass::Bot => "bot",
-            DeviceClass::Unknown => "unknown",
-        }
-    }
-}
-
-/// Operating system of rule conditions and scan events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Os {
-    /// iOS and iPadOS.
-    Ios,
-    /// Android.
-    Android,
-    /// Windows.
-    Windows,
-    /// macOS.
-    Macos,
-    /// Linux other than Android and ChromeOS.
-    Linux,
-    /// ChromeOS.
-    Chromeos,
-    /// Anything else, or no user agent.
-    Other,
-}
-
-impl Os {
-    /// The name used in rules and logs.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Os::Ios => "ios",
-            Os::Android => "android",
-            Os::Windows => "windows",
-            Os::Macos => "macos",
-            Os::Linux => "linux",
-            Os::Chromeos => "chromeos",
-            Os::Other => "other",
-        }
-    }
-}
 
 /// What Fastly's device detection said about a user agent, when it knew it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -90,8 +26,8 @@ pub struct Geo {
     pub region: Option<String>,
     /// City name.
     pub city: Option<String>,
-    /// Continent code, e.g. `EU`.
-    pub continent: Option<String>,
+    /// Continent.
+    pub continent: Option<Continent>,
     /// Autonomous system number.
     pub asn: Option<u32>,
 }

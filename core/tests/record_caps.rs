@@ -1,4 +1,4 @@
-//! The caps of SPEC §8 on the owner's free text: `note` at most 1,000
+//! The caps of docs/admin-api.md on the owner's free text: `note` at most 1,000
 //! characters, at most 32 `tags` of at most 64 characters each. Admin writes
 //! (PUT, POST, import) are refused naming the field; readers (KV, origin)
 //! still accept records stored before the caps, since notes and tags never
@@ -9,7 +9,7 @@ use qr_edge_core::destination::HostPattern;
 use qr_edge_core::record::{parse_record, DestinationPolicy, Strictness};
 use serde_json::json;
 
-/// Any destination host (admin writes need an allow-list, SPEC §5).
+/// Any destination host (admin writes need an allow-list, docs/settings.md).
 const POLICY: DestinationPolicy<'static> = DestinationPolicy {
     allowed_hosts: Some(&[HostPattern::Any]),
     ..DestinationPolicy::open("go.example.com")

@@ -1,16 +1,19 @@
-//! Property tests of targeting (SPEC §3): the weighted split follows its
+//! Property tests of targeting (docs/links.md): the weighted split follows its
 //! weights over many synthetic visitors and is sticky per client IP, user agent
 //! and slug; rules are conjunctions of disjunctions, first match wins, an empty
 //! `when` always holds; and classifying arbitrary request text never panics.
 
 use proptest::prelude::*;
-use qr_edge_core::clock::UnixMillis;
+use qr_edge_core::clock::{Timestamp, UnixMillis};
 use qr_edge_core::decide::RuleRef;
 use qr_edge_core::record::{
     parse_record, DestinationPolicy, LinkRecord, Rule, SplitEntry, Strictness, When,
 };
 use qr_edge_core::targeting::{choose, holds, split_index, sticky_point, ScanFacts};
-use qr_edge_core::visitor::{preferred_language, DeviceClass, DeviceHints, Geo, Os, Visitor};
+use qr_edge_core::visitor::{
+    preferred_language, Continent, DeviceClass, DeviceHints, Geo, Os, Visitor,
+};
+use qr_edge_core::vocabulary::Named;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::OnceLock;
@@ -312,7 +315,7 @@ fn arb_visitor() -> impl Strategy<Value = Visitor> {
                 country: country.map(str::to_owned),
                 region: region.map(str::to_owned),
                 city: None,
-                continent: continent.map(str::to_owned),
+                continent: continent.map(|c| Continent::parse(c).expect("a continent")),
                 asn: None,
             },
             device,
@@ -321,6 +324,21 @@ fn arb_visitor() -> impl Strategy<Value = Visitor> {
             language: language.map(str::to_owned),
         },
     )
+}
+
+/// Absent, or 1–2 names of a closed vocabulary, as a record's reader parses them.
+fn named<T: Named + std::fmt::Debug>(
+    values: Vec<&'static str>,
+) -> impl Strategy<Value = Option<Vec<T>>> {
+    prop::option::of(prop::collection::vec(prop::sample::select(values), 1..3))
+        .prop_map(|l| l.map(|l| parse_all(&l)))
+}
+
+fn parse_all<T: Named>(names: &[&str]) -> Vec<T> {
+    names
+        .iter()
+        .map(|name| T::parse(name).expect("a name of the vocabulary"))
+        .collect()
 }
 
 /// One condition of each kind, each possibly absent, with values from the same small sets.
@@ -334,7 +352,7 @@ fn arb_when() -> impl Strategy<Value = When> {
         "2026-03-01T00:00:00Z",
         "2026-03-01T00:00:00.001Z",
     ]))
-    .prop_map(|t| t.map(str::to_owned));
+    .prop_map(|t| t.map(|t| Timestamp::parse(t).expect("an RFC 3339 time")));
     let query = prop::option::of(prop::collection::btree_map(
         prop::sample::select(vec!["src", "utm"]),
         prop::sample::select(vec!["print", "web"]),
@@ -350,12 +368,12 @@ fn arb_when() -> impl Strategy<Value = When> {
     (
         (
             list(vec!["DE", "at", "US"]),
-            list(vec!["EU", "na"]),
+            named(vec!["EU", "na"]),
             list(vec!["DE-BE", "us-ca", "JP-13"]),
         ),
         (
-            list(vec!["ios", "ANDROID", "windows"]),
-            list(vec!["mobile", "tablet", "desktop", "bot"]),
+            named(vec!["ios", "ANDROID", "windows"]),
+            named(vec!["mobile", "tablet", "desktop", "bot"]),
             list(vec!["de", "FR"]),
         ),
         (instant.clone(), instant, query),
@@ -440,7 +458,9 @@ fn single_conditions(when: &When) -> Vec<When> {
 /// A list condition with its values taken one at a time.
 fn single_values(when: &When) -> Vec<When> {
     let mut parts = Vec::new();
-    let one = |v: &String| Some(vec![v.clone()]);
+    fn one<T: Clone>(v: &T) -> Option<Vec<T>> {
+        Some(vec![v.clone()])
+    }
     let empty = When::default;
     for v in when.country.iter().flatten() {
         parts.push(When {
@@ -493,14 +513,20 @@ fn arb_single_list() -> impl Strategy<Value = When> {
     ];
     prop::sample::select(kinds).prop_flat_map(|(kind, values)| {
         prop::collection::vec(prop::sample::select(values), 1..4).prop_map(move |picked| {
-            let list = Some(picked.into_iter().map(str::to_owned).collect::<Vec<_>>());
+            let list = Some(
+                picked
+                    .iter()
+                    .copied()
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>(),
+            );
             let mut when = When::default();
             match kind {
                 0 => when.country = list,
-                1 => when.continent = list,
+                1 => when.continent = Some(parse_all(&picked)),
                 2 => when.region = list,
-                3 => when.os = list,
-                4 => when.device = list,
+                3 => when.os = Some(parse_all(&picked)),
+                4 => when.device = Some(parse_all(&picked)),
                 _ => when.language = list,
             }
             when

@@ -1,5 +1,5 @@
 //! Fastly's per-request limits ("Compute resource limits", docs.fastly.com;
-//! ../shared/FASTLY-NOTES.md), enforced by the harness on every request of
+//! docs/testing.md, "Platform limits in the tests"), enforced by the harness on every request of
 //! every black-box test (issue 11, item 2). Viceroy enforces none of them, so
 //! the harness reads Viceroy's hostcall trace (`viceroy -vvv`), attributes
 //! every hostcall to its request, and keeps one small [`RequestCost`] per

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// What the service runs with. Every resource of SPEC section 1 can be left out.
+/// What the service runs with. Every resource of docs/resources.md can be left out.
 #[derive(Debug, Clone)]
 pub struct ServiceConfig {
     /// `links` KV store entries; `None` leaves the store out.

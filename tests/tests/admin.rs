@@ -1,4 +1,4 @@
-//! SPEC section 8: the admin API under `/_api/v1/`, against the real wasm under
+//! docs/admin-api.md: the admin API under `/_api/v1/`, against the real wasm under
 //! the real Viceroy: auth, validation, optimistic concurrency, visibility of a
 //! write to the very next scan, listing, import, audit lines, OpenAPI document.
 

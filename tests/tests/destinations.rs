@@ -1,4 +1,4 @@
-//! Where a link may send a visitor (SPEC §3): never to a host the service
+//! Where a link may send a visitor (docs/links.md): never to a host the service
 //! answers for (no loops, not even across two short domains, nor through a
 //! `*.edgecompute.app` host), on every write and every read; and query
 //! forwarding that can add parameters but never replace the owner's.

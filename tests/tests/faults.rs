@@ -1,6 +1,6 @@
-//! Fault runs (issue 6, SPEC §4 and §6): the origin down, hanging, answering
+//! Fault runs (issue 6, docs/resilience.md and docs/scan-events.md): the origin down, hanging, answering
 //! garbage or 5xx; corrupt KV values; a log endpoint whose writes fail. The
-//! service keeps answering as SPEC §4 says — a stale record if it has one, else
+//! service keeps answering as docs/resilience.md says — a stale record if it has one, else
 //! the fallback or 503 with `Retry-After` — and never answers 500.
 
 use qr_edge_tests::client::send_raw;
@@ -297,7 +297,10 @@ fn a_log_endpoint_whose_writes_fail_loses_lines_not_redirects() {
     let stderr = viceroy.child.stderr.take().expect("stderr");
     let (lines, log) = std::sync::mpsc::channel();
     thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
             if lines.send(line).is_err() {
                 break;
             }

@@ -1,4 +1,4 @@
-//! SPEC section 7: the QR code images as the running service sends them. Every
+//! docs/qr-images.md: the QR code images as the running service sends them. Every
 //! image is read back by independent code — the `png` crate, `resvg` for SVG
 //! and the `rqrr` QR decoder — and must decode to exactly the upper-case short
 //! URL of the request's host and slug.

@@ -1,4 +1,4 @@
-//! SPEC section 8, imports within Fastly's per-request limits (issue 11,
+//! docs/admin-api.md, imports within Fastly's per-request limits (issue 11,
 //! item 6), against the real wasm under the real Viceroy: at most
 //! `MAX_IMPORT_LINES` link lines per request, refused whole (413, nothing
 //! written) above it; the results streamed, one line per link line in the
@@ -19,7 +19,7 @@ use std::time::Duration;
 const TOKEN: &str = "t0k3n";
 const DOMAIN: &str = "go.example.com";
 
-/// Admin writes need the token and an allow-list (SPEC §5); links go only to
+/// Admin writes need the token and an allow-list (docs/settings.md); links go only to
 /// served domains.
 fn config() -> ServiceConfig {
     ServiceConfig::new()
@@ -31,7 +31,7 @@ fn config() -> ServiceConfig {
 /// A service that has answered one request. The first request a Viceroy
 /// process runs costs several milliseconds more guest time than any later one
 /// (the process warming up, not the request), which would count against the
-/// import under test (README: how the import cap was sized).
+/// import under test (docs/admin-api.md: how the import cap was sized).
 fn warm(config: ServiceConfig) -> Service {
     let s = Service::start(config);
     assert_eq!(s.get("/_health").status, 200);
@@ -591,7 +591,7 @@ fn load_links_sends_a_larger_file_in_chunks_of_the_cap() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// The figures behind `MAX_IMPORT_LINES` (its doc comment, the README): the
+/// The figures behind `MAX_IMPORT_LINES` (its doc comment, docs/admin-api.md): the
 /// guest time of imports of several sizes up to the cap, from the harness's
 /// per-request accounting (tests/src/limits.rs), creating links and then
 /// replacing them (the heavier: the old value is read for the audit line),

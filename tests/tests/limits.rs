@@ -42,13 +42,13 @@ const TOKEN: &str = "t0k3n";
 const MAX_LOOKUPS: usize = qr_edge_tests::limits::MAX_CONFIG_LOOKUPS as usize;
 
 /// The most domains one import can name: one per line. Each domain's
-/// settings document is one lookup and `defaults` one more (SPEC §5,
+/// settings document is one lookup and `defaults` one more (docs/settings.md,
 /// src/config.rs), so the line cap keeps an import inside the lookup limit;
 /// the reader's own refusal past 32 lookups is proven inside Viceroy
 /// (src/config.rs, `each_document_is_read_once_and_the_lookups_stay_within_the_limit`).
 const IMPORT_DOMAINS: usize = MAX_IMPORT_LINES;
 
-/// Admin writes need the token and an allow-list (SPEC §5).
+/// Admin writes need the token and an allow-list (docs/settings.md).
 fn config() -> ServiceConfig {
     ServiceConfig::new()
         .secret("admin_token", TOKEN)

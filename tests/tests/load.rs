@@ -1,4 +1,4 @@
-//! Bounded load (issue 6, SPEC §4 and §6): a fixed number of concurrent scans
+//! Bounded load (issue 6, docs/resilience.md and docs/scan-events.md): a fixed number of concurrent scans
 //! from several loopback visitors. Every response is the expected redirect, and
 //! exactly one scan line per request reaches the log: none lost, none
 //! duplicated, none attributed to another request. Loopback only; the test

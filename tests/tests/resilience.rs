@@ -1,4 +1,4 @@
-//! SPEC section 4: cache → KV → origin, stale-while-revalidate,
+//! docs/resilience.md: cache → KV → origin, stale-while-revalidate,
 //! stale-if-error, negative caching, fallbacks, and `x-qr-cache`.
 
 use qr_edge_tests::{Behaviour, Origin, Service, ServiceConfig};

@@ -1,4 +1,4 @@
-//! SPEC section 2: the public routes, methods, hosts and bad paths.
+//! docs/routes.md: the public routes, methods, hosts and bad paths.
 
 use qr_edge_tests::{Req, Service, ServiceConfig};
 use serde_json::json;

@@ -1,4 +1,4 @@
-//! SPEC section 6: one scan event per `/{slug}` and `/{slug}+` request, with
+//! docs/scan-events.md: one scan event per `/{slug}` and `/{slug}+` request, with
 //! every field, written after the response.
 
 use qr_edge_tests::{ua, Req, Service, ServiceConfig};

@@ -1,4 +1,4 @@
-//! Settings as two JSON documents that fail closed (SPEC §5): an unreadable
+//! Settings as two JSON documents that fail closed (docs/settings.md): an unreadable
 //! document makes the domain's settings unknown (503, never the defaults), a
 //! bad guard allows nothing, a bad allow-list entry is dropped while the rest
 //! stand, URL settings obey the allow-list, and the admin API shows it all.

@@ -1,4 +1,4 @@
-//! SPEC §3 targeting and §6 scan-event visitor fields, black-box: the real wasm
+//! docs/links.md targeting and docs/scan-events.md visitor fields, black-box: the real wasm
 //! under Viceroy, with Fastly geolocation for several loopback addresses
 //! (fixtures/geo.json) and device detection for real user agents
 //! (fixtures/devices.json). Every condition type, first match wins, all

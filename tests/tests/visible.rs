@@ -1,7 +1,7 @@
-//! SPEC section 8, "a write makes the change visible at once": after an admin
+//! docs/admin-api.md, "a write makes the change visible at once": after an admin
 //! write's response, no scan is served the old record from this POP's cache,
 //! not even by a source read that began before the write. Each test races a
-//! slow read at the real origin (SPEC section 4: KV, then origin) against a
+//! slow read at the real origin (docs/resilience.md: KV, then origin) against a
 //! real admin write, under the real Viceroy core cache.
 
 use qr_edge_tests::{Behaviour, Origin, Reply, Req, Service, ServiceConfig};

@@ -1,4 +1,4 @@
-//! The `audit` log line (SPEC §8): one JSON object per admin write, with the
+//! The `audit` log line (docs/admin-api.md): one JSON object per admin write, with the
 //! value before (as it was stored) and after, the KV generations and the
 //! caller, so every change can be traced and undone; and one `auth_failed`
 //! line per request that fails authentication, with the caller and the path,

@@ -14,9 +14,9 @@ use std::collections::HashMap;
 
 /// Largest request body: 1 MiB.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-/// Most link lines in one import (SPEC §8): as many as one request can write
+/// Most link lines in one import (docs/admin-api.md): as many as one request can write
 /// within Compute's per-request limits, 50 ms of CPU and 2 minutes of wall
-/// time. Sized from measurements (README "Import: the line cap"; figures from
+/// time. Sized from measurements (docs/admin-api.md, "The import line cap and how it was sized"; figures from
 /// `measure_the_guest_time_of_an_import_line` in tests/tests/import.rs):
 ///
 /// - CPU, the binding limit. Guest time under Viceroy 0.22.0 (release wasm,
@@ -289,14 +289,14 @@ impl ImportResult {
         }
     }
 
-    /// This result as one NDJSON line, newline included (SPEC §8: "one result per line").
+    /// This result as one NDJSON line, newline included (docs/admin-api.md: "one result per line").
     pub fn to_line(&self) -> String {
         serde_json::to_string(self).unwrap_or_default() + "\n"
     }
 }
 
 /// The response body of an import: one result per link line, as NDJSON
-/// (SPEC §8: "one result per line"), in the order of the body.
+/// (docs/admin-api.md: "one result per line"), in the order of the body.
 pub fn import_results_body(results: &[ImportResult]) -> String {
     results.iter().map(ImportResult::to_line).collect()
 }

@@ -1,4 +1,4 @@
-//! The admin API's pure parts (SPEC §8): routes, the bearer-token check,
+//! The admin API's pure parts (docs/admin-api.md): routes, the bearer-token check,
 //! request bodies and preconditions, random slugs, listings, imports, audit
 //! lines and the tombstones of deleted links. The edge shell (`../src/admin.rs`)
 //! only does the I/O around them: the secret store, the `links` KV store, cache

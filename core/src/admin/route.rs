@@ -4,7 +4,7 @@
 use super::AdminError;
 use crate::path::{is_dns_name, is_valid_slug};
 
-/// The admin API's path prefix (SPEC §8).
+/// The admin API's path prefix (docs/admin-api.md).
 pub const API_PREFIX: &str = "/_api/v1";
 
 /// One admin request, its path parts validated.

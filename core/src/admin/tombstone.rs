@@ -1,4 +1,4 @@
-//! Tombstones: how a `DELETE` deletes exactly the version it read (SPEC §8,
+//! Tombstones: how a `DELETE` deletes exactly the version it read (docs/admin-api.md,
 //! "never deletes another version than the one matched").
 //!
 //! Fastly's KV delete takes no generation condition, so a delete that checks
