@@ -2,7 +2,7 @@
 //! `qr-edge-core`, so it judges exactly as the edge does.
 //!
 //! `qrctl settings check FILE...` validates settings documents before they are
-//! uploaded to the `settings` config store (SPEC §5). Each FILE is named after
+//! uploaded to the `settings` config store (docs/settings.md). Each FILE is named after
 //! its config-store key: `defaults.json`, or `{domain}.json` such as
 //! `go.example.com.json`. For every domain it prints the effective settings
 //! and each problem the edge would report, and exits 1 when a document could
