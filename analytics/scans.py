@@ -1,4 +1,4 @@
-"""Scan analytics: loads scan lines (SPEC section 6) into DuckDB and prints the
+"""Scan analytics: loads scan lines (docs/scan-events.md) into DuckDB and prints the
 tables of the ready queries in analytics/queries/. Run it through analytics/run,
 which installs the pinned DuckDB first.
 

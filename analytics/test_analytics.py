@@ -22,7 +22,7 @@ import scans as analytics
 
 HERE = Path(__file__).resolve().parent
 PATHS = sys.argv[1:]
-# SPEC section 6, in its order.
+# The scan event's columns (docs/scan-events.md), in their order.
 SPEC_FIELDS = (
     "v ts id domain slug outcome status dest rule cache source method country region city continent "
     "asn device os bot ip ua referer lang pop elapsed_us"

@@ -3,8 +3,8 @@
 
 Reads the CLI's output and the calls tests/publish/fastly_api_standin.py
 recorded, and fails (exit 1, one line per problem) unless the publish ran
-unattended and left the account as SPEC section 1 and the README's
-"Deploying to Fastly" say (issue 11 item 7):
+unattended and left the account as docs/resources.md and docs/deploying.md
+say (issue 11 item 7):
 - no prompt in the output (stdin was /dev/null, so a prompt means the CLI
   waited for an answer or took a default the operator never saw);
 - no call the stand-in did not expect (every 4xx/501 is one) and no clean-up
@@ -14,15 +14,15 @@ unattended and left the account as SPEC section 1 and the README's
   `secrets` created under those names, or,
   when the account already has them, linked without creating a second one;
 - each store linked to the service version that was activated, under its
-  SPEC name (the name the code opens it by, src/resources.rs);
+  name (the name the code opens it by, src/resources.rs; docs/resources.md);
 - no secret written (admin_token and ip_salt are set afterwards, with --stdin);
 - a domain, the package (the bytes of the built package file) and the
   activation, in that order;
-- no backend named `origin` (SPEC section 1: without a link API an unknown slug
-  is a 404; a placeholder origin would make it a 503);
+- no backend named `origin` (docs/resources.md: without a link API an unknown
+  slug is a 404; a placeholder origin would make it a 503);
 - the log endpoints `scans` and `audit`, which CLI 16.1.0 cannot create, listed
-  in the output, and the README showing the commands that create them and set
-  the two secrets.
+  in the output, and the docs (docs/deploying.md) showing the commands that
+  create them and set the two secrets.
 Prints a short summary of the calls.
 """
 
@@ -40,10 +40,10 @@ PROMPTS = [
     "Value: ", "File: [", "Use a different store name",
 ]
 
-STORES = {"kv": "links", "config": "settings", "secret": "secrets"}  # SPEC section 1
+STORES = {"kv": "links", "config": "settings", "secret": "secrets"}  # docs/resources.md
 
 # Every call a first publish may make (fastly/cli pkg/commands/compute/deploy.go
-# and setup/*.go). The stand-in also answers the README's later steps, so a
+# and setup/*.go). The stand-in also answers the later deployment steps, so a
 # call outside this list is a change in what the publish does, and fails here.
 PUBLISH_CALLS = [
     ("GET", r"/realms/fastly/\.well-known/openid-configuration"),
@@ -58,8 +58,8 @@ PUBLISH_CALLS = [
 LOG_ENDPOINTS = ["scans", "audit"]
 
 
-def readme_commands(text):
-    """The README's shell commands, continuation lines joined."""
+def doc_commands(text):
+    """The shell commands of a Markdown file, continuation lines joined."""
     return re.sub(r"\\\n\s*", " ", text).splitlines()
 
 
@@ -68,7 +68,7 @@ def main():
     ap.add_argument("--record", required=True)
     ap.add_argument("--output", required=True, help="the CLI's stdout and stderr")
     ap.add_argument("--package", required=True, help="the package file the publish built")
-    ap.add_argument("--readme", required=True)
+    ap.add_argument("--docs", nargs="+", required=True, help="the Markdown files that show the deployment steps")
     ap.add_argument("--existing", action="store_true", help="the account already had the three stores")
     args = ap.parse_args()
 
@@ -108,7 +108,7 @@ def main():
     sid = service_calls[0]["path"].split("/")[2] if service_calls else None
     svc = rf"/service/{re.escape(sid or '-')}/version/1"
 
-    # Stores: created under their SPEC names (fresh account) or linked (existing).
+    # Stores: created under their names (fresh account) or linked (existing).
     store_ids = {}
     for kind, name in STORES.items():
         made = find("POST", rf"/resources/stores/{kind}", {"name": name})
@@ -140,7 +140,7 @@ def main():
     backends = find("POST", rf"{svc}/backend")
     names = [c["body"].get("name") for c in backends]
     if "origin" in names:
-        fail("the publish created a backend named 'origin' (SPEC section 1: a KV-only service has none)")
+        fail("the publish created a backend named 'origin' (docs/resources.md: a KV-only service has none)")
 
     domains = find("POST", rf"{svc}/domain")
     if len(domains) != 1:
@@ -163,14 +163,14 @@ def main():
         if not re.search(rf"Name:\S*\s+{name}\b", output):
             fail(f"the CLI did not list the log endpoint {name!r} the operator must create")
 
-    readme = readme_commands(open(args.readme).read())
+    readme = [line for path in args.docs for line in doc_commands(open(path).read())]
     for name in LOG_ENDPOINTS:
         if not any(re.search(r"fastly (service )?logging \S+ create", l) and f"--name {name}" in l
                    and "--message-type blank" in l for l in readme):
-            fail(f"the README has no `fastly service logging <provider> create --name {name} --message-type blank`")
+            fail(f"the docs ({', '.join(args.docs)}) have no `fastly service logging <provider> create --name {name} --message-type blank`")
     for secret in ("admin_token", "ip_salt"):
         if not any("fastly secret-store-entry create" in l and f"--name {secret}" in l and "--stdin" in l for l in readme):
-            fail(f"the README has no `fastly secret-store-entry create --name {secret} --stdin`")
+            fail(f"the docs ({', '.join(args.docs)}) have no `fastly secret-store-entry create --name {secret} --stdin`")
 
     print("first publish against the stand-in, calls in order:")
     for c in calls:
@@ -181,7 +181,7 @@ def main():
           f"{'already in the account, linked' if args.existing else 'created and linked'}; "
           f"domain {domains[0]['body'].get('name') if domains else '?'}; backends {names or 'none'}; "
           f"package {uploads[0]['body'].get('bytes') if uploads else '?'} bytes; version 1 activated; "
-          f"log endpoints {' and '.join(LOG_ENDPOINTS)} left to the README")
+          f"log endpoints {' and '.join(LOG_ENDPOINTS)} left to docs/deploying.md")
 
     if problems:
         print("\n".join(f"FAILED: {p}" for p in problems), file=sys.stderr)

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""Checks the README's steps after the first publish, as scripts/publish-rehearsal ran them.
+"""Checks the deployment steps after the first publish, as scripts/publish-rehearsal ran them.
 
-The rehearsal runs the README's console blocks that the API stand-in can
+The rehearsal runs the console blocks of the docs (the steps of
+docs/deploying.md) that the API stand-in can
 answer (tests/publish/readme_commands.py script) against the service the
 rehearsed publish created. This reads the calls recorded after the publish
 and the stand-in's final state, and fails (exit 1, one line per problem)
 unless those steps completed what the publish leaves undone (issue 11 item 7,
-SPEC sections 1, 5, 6 and 8):
+docs/resources.md, settings.md, scan-events.md and admin-api.md):
 - `admin_token` and `ip_salt` stored in the `secrets` store, the admin token
   exactly as long as the token the operator kept (no trailing newline, so
   `Authorization: Bearer $ADMIN_TOKEN` matches);
@@ -41,7 +42,7 @@ def main():
     fail = problems.append
 
     if not calls:
-        fail("the README's steps made no API call")
+        fail("the deployment steps made no API call")
     for c in calls:
         if c.get("unexpected"):
             fail(f"unexpected call #{c['seq']} {c['method']} {c['path']} -> {c['status']}: {c.get('error')}")
@@ -50,7 +51,7 @@ def main():
                if re.fullmatch(r"/resources/stores/secret/[^/]+/secrets", c["path"]) and c["status"] < 400}
     for name in ("admin_token", "ip_salt"):
         if name not in secrets:
-            fail(f"the README's steps did not store the secret {name!r}")
+            fail(f"the deployment steps did not store the secret {name!r}")
         elif secrets[name].get("store_name") != "secrets":
             fail(f"secret {name!r} went to store {secrets[name].get('store_name')!r}, not 'secrets'")
     if "admin_token" in secrets and secrets["admin_token"]["plaintext_bytes"] != args.admin_token_length:
@@ -73,21 +74,21 @@ def main():
             fail(f"settings document {key!r} is not JSON: {exc}")
             continue
         if not isinstance(doc, dict):
-            fail(f"settings document {key!r} is not a JSON object (SPEC section 5)")
+            fail(f"settings document {key!r} is not a JSON object (docs/settings.md)")
         if key != "defaults" and not HOST.fullmatch(key):
-            fail(f"settings key {key!r} is neither 'defaults' nor a lower-case host (SPEC section 5)")
+            fail(f"settings key {key!r} is neither 'defaults' nor a lower-case host (docs/settings.md)")
     try:
         hosts = json.loads(items.get("defaults", "{}")).get("destination_hosts")
     except (ValueError, AttributeError):
         hosts = None
     if not hosts:
-        fail("the README's steps leave 'defaults' without destination_hosts: the admin API would refuse every write")
+        fail("the deployment steps leave 'defaults' without destination_hosts: the admin API would refuse every write")
     if not any(k != "defaults" for k in items):
-        fail("the README's steps write no {domain} settings document")
+        fail("the deployment steps write no {domain} settings document")
 
     activations = [c for c in calls if c["path"].endswith("/activate") and c["status"] < 400]
     if not activations:
-        fail("the README's steps never activate a version")
+        fail("the deployment steps never activate a version")
     else:
         sid, number = re.fullmatch(r"/service/([^/]+)/version/(\d+)/activate", activations[-1]["path"]).groups()
         version = record["services"][sid][number]
@@ -106,12 +107,12 @@ def main():
                 fail(f"the active version {number} lost the link to store {name!r}")
         if not version["package"]:
             fail(f"the active version {number} has no package")
-        print(f"README steps after the publish: {len(calls)} calls; secrets {', '.join(sorted(secrets))} set "
+        print(f"deployment steps after the publish: {len(calls)} calls; secrets {', '.join(sorted(secrets))} set "
               f"(admin_token {secrets.get('admin_token', {}).get('plaintext_bytes')} bytes); settings documents "
               f"{', '.join(sorted(items))}; version {number} active with backends {version['backends']}, log endpoints "
               f"{', '.join(lg['name'] + ' (' + lg['message_type'] + ')' for lg in version['loggers'])}")
 
-    print("README steps against the stand-in, calls in order:")
+    print("deployment steps against the stand-in, calls in order:")
     for c in calls:
         body = c.get("body") or {}
         shown = {k: v for k, v in body.items() if k in ("name", "item_key", "plaintext_bytes", "message_type")}

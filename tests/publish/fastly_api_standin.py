@@ -7,7 +7,7 @@ scripts/publish-rehearsal points the real Fastly CLI 16.1.0 at this server
 metadata the CLI fetches at start) and then reads the calls recorded here.
 
 It answers the calls a first publish makes on a fresh account, and those of
-the README's steps after it (secret-store entries, config-store entries, a
+the deployment steps of docs/deploying.md after it (secret-store entries, config-store entries, a
 backend and log endpoints on a cloned version, activation), with the URL
 shapes and response bodies of the Go client the CLI is built on
 (github.com/fastly/go-fastly v17: service_details.go, service_version.go,
@@ -219,7 +219,7 @@ class Handler(BaseHTTPRequestHandler):
         ("POST", r"/resources/stores/(?P<kind>kv|config|secret)", "create_store"),
         ("GET", r"/resources/stores/(?P<kind>kv|config|secret)/(?P<store>[^/]+)", "get_store"),
         ("PUT", r"/resources/stores/config/(?P<store>[^/]+)/item/(?P<key>[^/]+)", "upsert_config_item"),
-        # The README's steps after the first publish.
+        # The deployment steps after the first publish (docs/deploying.md).
         ("PUT", r"/service/(?P<sid>[^/]+)/version/(?P<v>\d+)/clone", "clone_version"),
         ("POST", r"/service/(?P<sid>[^/]+)/version/(?P<v>\d+)/logging/(?P<provider>[a-z0-9]+)", "create_logging"),
         ("POST", r"/resources/stores/secret/(?P<store>[^/]+)/secrets", "create_secret"),

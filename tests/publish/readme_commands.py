@@ -1,22 +1,24 @@
 #!/usr/bin/env python3
-"""The `fastly` commands of a Markdown file's ```console blocks: checked against the CLI, or turned into a script.
+"""The `fastly` commands of Markdown files' ```console blocks: checked against the CLI, or turned into a script.
 
-scripts/publish-rehearsal runs it on README.md: the deployment steps are
-commands an operator types after the unattended first publish (issue 11
-item 7), and a renamed command or flag in a CLI release, or a step that does
-not work, must fail CI, not the operator.
+scripts/publish-rehearsal runs it on README.md and every docs/*.md: the
+deployment steps (docs/deploying.md) are commands an operator types after the
+unattended first publish (issue 11 item 7), and a renamed command or flag in a
+CLI release, or a step that does not work, must fail CI, not the operator.
 
-  readme_commands.py check <fastly binary> <markdown file>
-    For each `$ ` line (continuation lines joined), each `fastly …` in it (also
-    inside `$(…)` or after a pipe) is run as `fastly <subcommands> --help`; the
-    help must describe exactly that command and list every `--flag` used.
-    Nothing is sent anywhere: `--help` needs no account.
+  readme_commands.py check <fastly binary> <markdown file>...
+    For each `$ ` line (continuation lines joined) of every file, each
+    `fastly …` in it (also inside `$(…)` or after a pipe) is run as
+    `fastly <subcommands> --help`; the help must describe exactly that command
+    and list every `--flag` used. Nothing is sent anywhere: `--help` needs no
+    account.
 
-  readme_commands.py script <markdown file>
-    Prints, as one bash script, the console blocks whose `fastly` commands are
-    all steps the API stand-in answers (REHEARSED below) and that call nothing
-    else over the network: their `$ ` lines with continuation and here-document
-    lines, without the output lines. The rehearsal runs it after the publish.
+  readme_commands.py script <markdown file>...
+    Prints, as one bash script, the console blocks of the files, in the order
+    given, whose `fastly` commands are all steps the API stand-in answers
+    (REHEARSED below) and that call nothing else over the network: their `$ `
+    lines with continuation and here-document lines, without the output lines.
+    The rehearsal runs it after the publish.
 """
 
 import re
@@ -60,7 +62,7 @@ def commands(markdown):
     return found
 
 
-# The README steps after the publish that tests/publish/fastly_api_standin.py answers.
+# The deployment steps after the publish (docs/deploying.md) that tests/publish/fastly_api_standin.py answers.
 REHEARSED = {
     "secret-store list", "secret-store-entry create", "config-store list", "config-store-entry update",
     "config-store-entry create", "service backend create", "service version activate", "service logging s3 create",
@@ -93,11 +95,12 @@ def script(markdown):
     return "\n\n".join(out) + "\n"
 
 
-def check(fastly, path):
+def check(fastly, paths):
     problems, checked = [], 0
-    for line, words, flags in commands(open(path).read()):
+    found = [(path, found) for path in paths for found in commands(open(path).read())]
+    for path, (line, words, flags) in found:
         if words is None:
-            problems.append(f"{line}: {flags[0]}")
+            problems.append(f"{path}: {line}: {flags[0]}")
             continue
         # Subcommand words end where the help stops naming a command (positional arguments follow).
         run = subprocess.run([fastly, *words, "--help"], capture_output=True, text=True, stdin=subprocess.DEVNULL)
@@ -108,24 +111,25 @@ def check(fastly, path):
         named = usage and re.match(rf"fastly {' '.join(words)}( |$)", usage.group(1))
         named = named or f"/reference/cli/{'/'.join(words)}/" in help_text
         if "ERROR:" in help_text or not named:
-            problems.append(f"`fastly {' '.join(words)}` is not a command of this CLI ({line.strip()})")
+            problems.append(f"{path}: `fastly {' '.join(words)}` is not a command of this CLI ({line.strip()})")
             continue
         for flag in flags:
             if not re.search(rf"(^|\s){re.escape(flag)}(=|\s|$)", help_text, re.M):
-                problems.append(f"`fastly {' '.join(words)}` has no flag {flag} ({line.strip()})")
+                problems.append(f"{path}: `fastly {' '.join(words)}` has no flag {flag} ({line.strip()})")
         checked += 1
     if problems:
         print("\n".join(f"FAILED: {p}" for p in problems), file=sys.stderr)
         return 1
-    print(f"{checked} fastly commands in {path} exist with the flags shown (checked with --help)")
+    print(f"{checked} fastly commands in {', '.join(paths)} exist with the flags shown (checked with --help)")
     return 0
 
 
 def main():
-    if len(sys.argv) == 4 and sys.argv[1] == "check":
-        return check(sys.argv[2], sys.argv[3])
-    if len(sys.argv) == 3 and sys.argv[1] == "script":
-        sys.stdout.write(script(open(sys.argv[2]).read()))
+    if len(sys.argv) >= 4 and sys.argv[1] == "check":
+        return check(sys.argv[2], sys.argv[3:])
+    if len(sys.argv) >= 3 and sys.argv[1] == "script":
+        # One script of every file's blocks, in the order given (each file's blocks are whole).
+        sys.stdout.write("\n".join(script(open(path).read()) for path in sys.argv[2:]))
         return 0
     print(__doc__, file=sys.stderr)
     return 2
