@@ -20,7 +20,7 @@ say (issue 11 item 7):
   activation, in that order;
 - no backend named `origin` (docs/resources.md: without a link API an unknown
   slug is a 404; a placeholder origin would make it a 503);
-- the log endpoints `scans` and `audit`, which CLI 16.1.0 cannot create, listed
+- the log endpoints `scans`, `audit` and `diagnostics`, which CLI 16.1.0 cannot create, listed
   in the output, and the docs (docs/deploying.md) showing the commands that
   create them and set the two secrets.
 Prints a short summary of the calls.
@@ -55,7 +55,7 @@ PUBLISH_CALLS = [
     ("PUT", r"/resources/stores/config/[^/]+/item/[^/]+"),
     ("PUT", r"/service/[^/]+/version/1/(package|activate)"),
 ]
-LOG_ENDPOINTS = ["scans", "audit"]
+LOG_ENDPOINTS = ["scans", "audit", "diagnostics"]
 
 
 def doc_commands(text):
@@ -181,7 +181,7 @@ def main():
           f"{'already in the account, linked' if args.existing else 'created and linked'}; "
           f"domain {domains[0]['body'].get('name') if domains else '?'}; backends {names or 'none'}; "
           f"package {uploads[0]['body'].get('bytes') if uploads else '?'} bytes; version 1 activated; "
-          f"log endpoints {' and '.join(LOG_ENDPOINTS)} left to docs/deploying.md")
+          f"log endpoints {', '.join(LOG_ENDPOINTS)} left to docs/deploying.md")
 
     if problems:
         print("\n".join(f"FAILED: {p}" for p in problems), file=sys.stderr)

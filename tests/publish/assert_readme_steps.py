@@ -96,7 +96,7 @@ def main():
             fail(f"version {number} is not the active one at the end")
         if "origin" not in version["backends"]:
             fail(f"the active version {number} has no 'origin' backend (backends: {version['backends']})")
-        for name in ("scans", "audit"):
+        for name in ("scans", "audit", "diagnostics"):
             loggers = [lg for lg in version["loggers"] if lg["name"] == name]
             if not loggers:
                 fail(f"the active version {number} has no log endpoint {name!r}")
