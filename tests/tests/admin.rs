@@ -967,11 +967,16 @@ fn audit_lines_name_the_caller_as_ip_mode_says() {
     assert_eq!(lines[3]["ip"], Value::Null, "none: {}", lines[3]);
 }
 
-#[test]
-fn a_failed_authentication_writes_one_auth_failed_line_and_never_the_token() {
+/// A token offered by the failed attempts of [`failed_authentications`];
+/// distinctive, so that any trace of it in Viceroy's output is found.
+const OFFERED: &str = "0ffered-Secret-q7x9z2";
+
+/// A service sent five requests that fail authentication (DELETE and GET of
+/// `spring` in turn, from 127.0.0.9 as `intruder/0.1`, offering [`OFFERED`]
+/// in several forms or nothing), then one that passes; all of them finished.
+fn failed_authentications() -> (Service, usize) {
     let s = service();
-    // Distinctive, so that any trace of it in Viceroy's output is found.
-    let offered = "0ffered-Secret-q7x9z2";
+    let offered = OFFERED;
     let path = format!("{LINK}/spring");
     let attempts = [
         Some(format!("Bearer {offered}")),
@@ -992,11 +997,17 @@ fn a_failed_authentication_writes_one_auth_failed_line_and_never_the_token() {
     // A request that passes authentication writes no auth_failed line.
     assert_eq!(s.send(api("GET", "/_api/v1/openapi.json")).status, 200);
     s.wait_for_completed(attempts.len() + 1);
+    (s, attempts.len())
+}
 
-    let lines = audit(&s, attempts.len());
+#[test]
+fn a_failed_authentication_writes_one_auth_failed_line() {
+    let (s, attempts) = failed_authentications();
+    let path = format!("{LINK}/spring");
+    let lines = audit(&s, attempts);
     assert_eq!(
         lines.len(),
-        attempts.len(),
+        attempts,
         "one line per failed request: {lines:?}"
     );
     for (n, line) in lines.iter().enumerate() {
@@ -1029,8 +1040,13 @@ fn a_failed_authentication_writes_one_auth_failed_line_and_never_the_token() {
             (Value::Null, Value::Null)
         );
     }
+}
+
+#[test]
+fn neither_the_offered_nor_the_real_token_reaches_the_output() {
+    let (s, _) = failed_authentications();
     let log = s.log();
-    let leaks: Vec<&String> = log.iter().filter(|l| l.contains(offered)).collect();
+    let leaks: Vec<&String> = log.iter().filter(|l| l.contains(OFFERED)).collect();
     assert!(
         leaks.is_empty(),
         "the offered token reached the output: {leaks:?}"

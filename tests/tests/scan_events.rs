@@ -255,17 +255,20 @@ fn missing_headers_are_null_and_unknown_devices_unknown() {
 #[test]
 fn header_values_cannot_break_the_line() {
     let hostile = "evil\" , \"injected\": 1, \\u0000 ä";
+    let (_, scan) = scan_of(links(), Req::get("/spring26").header("user-agent", hostile));
+    assert_eq!(scan["ua"], json!(hostile));
+    assert!(scan.get("injected").is_none());
+}
+
+#[test]
+fn long_header_values_are_capped() {
     let (_, scan) = scan_of(
         links(),
-        Req::get("/spring26")
-            .header("user-agent", hostile)
-            .header("referer", &"r".repeat(3000)),
+        Req::get("/spring26").header("referer", &"r".repeat(3000)),
     );
-    assert_eq!(scan["ua"], json!(hostile));
     assert_eq!(
         scan["referer"].as_str().unwrap().len(),
         1024,
         "long headers are capped"
     );
-    assert!(scan.get("injected").is_none());
 }
