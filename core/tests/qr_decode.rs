@@ -330,3 +330,78 @@ fn default_png_for_a_typical_short_url_is_small() {
     let (decoded, _) = rqrr_decode(png.width as usize, png.height as usize, &px, 0, 255);
     assert_eq!(decoded, "HTTPS://GO.EXAMPLE.COM/SPRING26");
 }
+
+/// ISO 18004 table 10: whether data mask `pattern` flips module (row, col).
+fn mask(pattern: u16, i: usize, j: usize) -> bool {
+    match pattern {
+        0 => (i + j).is_multiple_of(2),
+        1 => i.is_multiple_of(2),
+        2 => j.is_multiple_of(3),
+        3 => (i + j).is_multiple_of(3),
+        4 => (i / 2 + j / 3).is_multiple_of(2),
+        5 => (i * j) % 2 + (i * j) % 3 == 0,
+        6 => ((i * j) % 2 + (i * j) % 3).is_multiple_of(2),
+        _ => ((i + j) % 2 + (i * j) % 3).is_multiple_of(2),
+    }
+}
+
+/// Moved from the black-box image tests: the short URL is encoded as one
+/// alphanumeric segment (mode indicator 0b0010), read from the decoded
+/// symbol's first four data bits, for URLs of 24 to 87 characters at every
+/// level. Byte mode would often fit the same version, so the version alone
+/// does not show the mode.
+#[test]
+fn the_short_url_is_one_alphanumeric_segment() {
+    let longest: String = "x1y2z3-".repeat(10).chars().take(64).collect();
+    for slug in ["a", "spring26", "summer-sale-2026x", longest.as_str()] {
+        let text = short_url_text("go.example.com", slug);
+        for ecc in ECCS {
+            let o = QrOptions {
+                ecc,
+                size: 64,
+                ..QrOptions::default()
+            };
+            let png = decode_png(&render(&text, ImageFormat::Png, &o).expect("render"));
+            // The default margin is 4 modules a side.
+            let total = 17 + 4 * u32::from(symbol_version(&text, ecc).expect("version")) + 8;
+            let (_, grid) = modules_of(&png, total);
+            // Re-draw the module grid at 4 px per module, as a viewer shows it.
+            let (t, ppm) = (total as usize, 4);
+            let w = t * ppm;
+            let px: Vec<u8> = (0..w * w)
+                .map(|i| [255, 0][grid[(i / w / ppm) * t + (i % w) / ppm] as usize])
+                .collect();
+            let (pw, pad) = (w + 8 * ppm, 4 * ppm);
+            let mut img = rqrr::PreparedImage::prepare_from_greyscale(pw, pw, |x, y| {
+                if x < pad || y < pad || x >= w + pad || y >= w + pad {
+                    255
+                } else {
+                    px[(y - pad) * w + (x - pad)]
+                }
+            });
+            let grids = img.detect_grids();
+            assert_eq!(grids.len(), 1, "{text} at {ecc:?}");
+            let (meta, decoded) = grids[0].decode().expect("rqrr decodes the code");
+            assert_eq!(decoded, text);
+            let (_, raw) = grids[0].get_raw_data().expect("rqrr reads the raw bits");
+            // The first four data bits sit in the bottom-right 2x2 modules, read
+            // right-to-left then upwards (ISO 18004 §7.7.3); rqrr's raw bits are
+            // still masked, so unmask them with the symbol's mask pattern.
+            let n = meta.version.0 * 4 + 17;
+            let cells = [
+                (n - 1, n - 1),
+                (n - 1, n - 2),
+                (n - 2, n - 1),
+                (n - 2, n - 2),
+            ];
+            let mode = cells
+                .iter()
+                .enumerate()
+                .fold(0u8, |mode, (k, &(row, col))| {
+                    let bit = (raw.data[0] >> (7 - k)) & 1;
+                    (mode << 1) | (bit ^ u8::from(mask(meta.mask, row, col)))
+                });
+            assert_eq!(mode, 0b0010, "{text} at {ecc:?}: one alphanumeric segment");
+        }
+    }
+}

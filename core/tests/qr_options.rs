@@ -82,6 +82,7 @@ fn bad_ecc_is_named() {
         "ecc=",
         "ecc",
         "ecc=L&ecc=L",
+        "ecc=L&ecc=M",
         "ecc=%4D%4D",
         "ecc=+M",
         "ecc=0",
@@ -120,6 +121,7 @@ fn bad_size_is_named() {
         "size=512&size=512",
         "size=-512",
         "size=0x200",
+        "size=99999999999999999999",
     ] {
         assert_eq!(param_of(q), "size", "{q}");
     }

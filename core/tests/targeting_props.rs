@@ -23,13 +23,18 @@ const NOW: UnixMillis = 1_772_323_200_000; // 2026-03-01T00:00:00Z
 /// Synthetic visitors for the distribution tests.
 const VISITORS: usize = 20_000;
 
-/// Real-looking user agents; visitors differ by address and agent.
+/// The user agents the black-box tests send (one list, in the tests crate).
+#[allow(dead_code)]
+#[path = "../../tests/src/agents.rs"]
+mod agents;
+
+/// Real user agents; visitors differ by address and agent.
 const AGENTS: [&str; 5] = [
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
-    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36",
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15",
-    "Mozilla/5.0 (iPad; CPU OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
+    agents::IPHONE,
+    agents::PIXEL,
+    agents::WINDOWS,
+    agents::MAC,
+    agents::IPAD,
 ];
 
 fn visitor(ip: IpAddr, user_agent: &str) -> Visitor {
@@ -684,6 +689,26 @@ proptest! {
         prop_assert!(!is_head || v.bot, "HEAD is a bot");
         prop_assert!(v.device != DeviceClass::Bot || v.bot, "a bot device is a bot");
         prop_assert!(!hints.is_some_and(|h| h.is_bot) || v.device == DeviceClass::Bot, "Fastly's bots are bots");
+    }
+}
+
+/// Headers the black-box language test used to send (tests/targeting.rs now
+/// checks only that the header reaches the condition and the scan event).
+#[test]
+fn accept_language_examples() {
+    for (header, expected) in [
+        ("en;q=0.5, de-AT;q=0.9, fr;q=0.1", Some("de")),
+        ("en-US,en;q=0.9,fr;q=0.8", Some("en")),
+        ("*, DE;q=0.3", Some("de")),
+        ("fr;q=0, es;q=0.2", Some("es")),
+        ("fr;q=abc, ;;, en_GB;q=0.7", Some("en")),
+        (",,;q=x,*", None),
+    ] {
+        assert_eq!(
+            preferred_language(header).as_deref(),
+            expected,
+            "{header:?}"
+        );
     }
 }
 

@@ -105,6 +105,16 @@ impl Reply {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Status, `Location` and `x-qr-cache`: where a scan was sent, and from
+    /// which layer of the cache it was answered.
+    pub fn redirect(&self) -> (u16, Option<String>, Option<String>) {
+        (
+            self.status,
+            self.header("location").map(str::to_owned),
+            self.header("x-qr-cache").map(str::to_owned),
+        )
+    }
+
     /// The body as text.
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()

@@ -2,70 +2,23 @@
 //! the real Viceroy: auth, validation, optimistic concurrency, visibility of a
 //! write to the very next scan, listing, import, audit lines, OpenAPI document.
 
+use qr_edge_tests::admin::{api, audit, import, names_field, problem, with_json, TOKEN};
 use qr_edge_tests::{Reply, Req, Service, ServiceConfig};
 use serde_json::{json, Value};
 
-const TOKEN: &str = "t0k3n";
 const LINK: &str = "/_api/v1/links/go.example.com";
 const SPRING: &str = r#"{"url":"https://example.com/spring"}"#;
 
 fn config() -> ServiceConfig {
-    ServiceConfig::new()
-        .secret("admin_token", TOKEN)
-        .setting("destination_hosts", json!(["*"]))
+    qr_edge_tests::admin::config().setting("destination_hosts", json!(["*"]))
 }
 
 fn service() -> Service {
     Service::start(config())
 }
 
-/// An authorised admin request.
-fn api(method: &str, path: &str) -> Req {
-    Req::new(method, path).header("authorization", &format!("Bearer {TOKEN}"))
-}
-
-/// An authorised request with a JSON body.
-fn with_json(method: &str, path: &str, body: &str) -> Req {
-    api(method, path)
-        .header("content-type", "application/json")
-        .body(body)
-}
-
 fn put(s: &Service, slug: &str, body: &str) -> Reply {
     s.send(with_json("PUT", &format!("{LINK}/{slug}"), body))
-}
-
-/// Asserts an RFC 9457 problem with this status, and returns its body.
-fn problem(r: &Reply, status: u16) -> Value {
-    assert_eq!(r.status, status, "{}", r.text());
-    assert_eq!(
-        r.header("content-type"),
-        Some("application/problem+json"),
-        "{}",
-        r.text()
-    );
-    let body = r.json();
-    assert_eq!(body["status"], status);
-    assert!(
-        body["title"].is_string() && body["detail"].is_string(),
-        "{body}"
-    );
-    body
-}
-
-/// Asserts a 400 problem naming `field`.
-fn names_field(r: &Reply, field: &str) {
-    let body = problem(r, 400);
-    assert_eq!(body["field"], field, "{body}");
-}
-
-fn audit(s: &Service, n: usize) -> Vec<Value> {
-    s.wait_for_lines("audit", n)
-        .iter()
-        .map(|l| {
-            serde_json::from_str(l).unwrap_or_else(|e| panic!("audit line is not JSON ({e}): {l}"))
-        })
-        .collect()
 }
 
 // --- auth -----------------------------------------------------------------
@@ -131,14 +84,19 @@ fn a_missing_or_wrong_token_is_401_with_www_authenticate() {
         404,
         "no unauthorised write happened"
     );
-    let r = s.send(Req::get("/_api/v1/openapi.json"));
-    assert_eq!(r.status, 401, "the OpenAPI document needs the token too");
     let ok = s.send(api("GET", &path));
     assert_eq!(
         ok.status, 404,
         "the right token passes (and the link does not exist)"
     );
     assert_eq!(ok.json()["title"], "No such link");
+}
+
+#[test]
+fn the_openapi_document_needs_the_token_too() {
+    let s = service();
+    problem(&s.send(Req::get("/_api/v1/openapi.json")), 401);
+    assert_eq!(s.send(api("GET", "/_api/v1/openapi.json")).status, 200);
 }
 
 #[test]
@@ -215,14 +173,25 @@ fn get_answers_the_record_with_defaults_and_an_etag() {
         r.json(),
         json!({"url":"https://example.com/spring","status":"active","code":302,"forward_query":true})
     );
-    let tag = r.header("etag").expect("etag").to_owned();
+    assert!(r
+        .header("etag")
+        .is_some_and(|t| t.starts_with('"') && t.ends_with('"')));
+}
 
+#[test]
+fn get_with_if_none_match_of_the_etag_is_304() {
+    let s = Service::start(config().link("go.example.com/spring", SPRING));
+    let r = s.send(api("GET", &format!("{LINK}/spring")));
+    let tag = r.header("etag").expect("etag").to_owned();
     let same = s.send(api("GET", &format!("{LINK}/spring")).header("if-none-match", &tag));
     assert_eq!(same.status, 304);
     assert_eq!(same.header("etag"), Some(tag.as_str()));
+}
 
-    let missing = s.send(api("GET", &format!("{LINK}/nope")));
-    problem(&missing, 404);
+#[test]
+fn get_of_a_missing_link_is_a_404_problem() {
+    let s = service();
+    problem(&s.send(api("GET", &format!("{LINK}/nope"))), 404);
 }
 
 #[test]
@@ -282,8 +251,17 @@ fn if_match_with_a_stale_etag_is_412_and_writes_nothing() {
         s.get("/promo").header("location"),
         Some("https://example.com/v2")
     );
+}
 
-    let absent = s.send(with_json("PUT", &format!("{LINK}/other"), SPRING).header("if-match", &v2));
+#[test]
+fn if_match_on_a_missing_link_is_412_and_creates_nothing() {
+    let s = service();
+    let tag = put(&s, "promo", SPRING)
+        .header("etag")
+        .expect("etag")
+        .to_owned();
+    let absent =
+        s.send(with_json("PUT", &format!("{LINK}/other"), SPRING).header("if-match", &tag));
     problem(&absent, 412);
     assert_eq!(
         s.get("/other").status,
@@ -498,8 +476,8 @@ fn a_wrong_content_type_is_415() {
             .body(SPRING),
     );
     assert_eq!(charset.status, 201);
-    let import = s.send(with_json("POST", "/_api/v1/import", "{}"));
-    problem(&import, 415);
+    let wrong = s.send(with_json("POST", "/_api/v1/import", "{}"));
+    problem(&wrong, 415);
 }
 
 #[test]
@@ -519,12 +497,7 @@ fn bodies_over_their_routes_limit_are_413() {
         201,
         "a record body at its limit is accepted"
     );
-    let import = s.send(
-        api("POST", "/_api/v1/import")
-            .header("content-type", "application/x-ndjson")
-            .body(pad(1024 * 1024 + 1)),
-    );
-    problem(&import, 413);
+    problem(&s.send(import(&pad(1024 * 1024 + 1))), 413);
 }
 
 #[test]
@@ -693,11 +666,7 @@ fn an_import_writes_each_good_line_and_reports_the_bad_ones() {
         r#"{"domain":"elsewhere.example.com","slug":"x","url":"https://example.com/"}"#,
     ]
     .join("\n");
-    let r = s.send(
-        api("POST", "/_api/v1/import")
-            .header("content-type", "application/x-ndjson")
-            .body(body),
-    );
+    let r = s.send(import(&body));
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.header("content-type"), Some("application/x-ndjson"));
     let results: Vec<Value> = r.ndjson();
@@ -761,53 +730,90 @@ fn an_import_writes_each_good_line_and_reports_the_bad_ones() {
 
 // --- audit ------------------------------------------------------------------
 
-#[test]
-fn every_write_writes_one_audit_line() {
+/// What one admin session wrote: the audit lines of a create, an update and
+/// a delete of `audited`, a POST and an import of `bulk`, after which come a
+/// refused PUT, a refused conditional PUT, a DELETE of a missing link and a
+/// GET, which must write nothing.
+struct Session {
+    lines: Vec<Value>,
+    /// The generations (ETags) the create and the update answered.
+    v1: u64,
+    v2: u64,
+    /// The slug the POST drew.
+    posted: String,
+}
+
+fn generation(r: &Reply) -> u64 {
+    r.header("etag")
+        .expect("etag")
+        .trim_matches('"')
+        .parse()
+        .expect("generation")
+}
+
+fn audited_session() -> Session {
     let s = service();
-    let created = put(&s, "audited", SPRING);
-    let v1: u64 = created
-        .header("etag")
-        .expect("etag")
-        .trim_matches('"')
-        .parse()
-        .expect("generation");
-    let updated = put(&s, "audited", r#"{"url":"https://example.com/v2"}"#);
-    let v2: u64 = updated
-        .header("etag")
-        .expect("etag")
-        .trim_matches('"')
-        .parse()
-        .expect("generation");
+    let v1 = generation(&put(&s, "audited", SPRING));
+    let v2 = generation(&put(&s, "audited", r#"{"url":"https://example.com/v2"}"#));
     assert_eq!(
         s.send(api("DELETE", &format!("{LINK}/audited"))).status,
         204
     );
-    let posted = s.send(with_json("POST", LINK, SPRING)).json();
-    let import = r#"{"domain":"go.example.com","slug":"bulk","url":"https://example.com/bulk"}"#;
-    s.send(
-        api("POST", "/_api/v1/import")
-            .header("content-type", "application/x-ndjson")
-            .body(import),
-    );
-    // Refused writes leave no line.
+    let posted = s.send(with_json("POST", LINK, SPRING)).json()["slug"]
+        .as_str()
+        .expect("slug")
+        .to_owned();
+    let bulk = r#"{"domain":"go.example.com","slug":"bulk","url":"https://example.com/bulk"}"#;
+    assert_eq!(s.send(import(bulk)).status, 200);
     names_field(&put(&s, "audited", r#"{"url":"ftp://x"}"#), "url");
     problem(
         &s.send(with_json("PUT", &format!("{LINK}/bulk"), SPRING).header("if-none-match", "*")),
         412,
     );
     problem(&s.send(api("DELETE", &format!("{LINK}/nope"))), 404);
-    s.send(api("GET", &format!("{LINK}/bulk")));
+    assert_eq!(s.send(api("GET", &format!("{LINK}/bulk"))).status, 200);
+    // Every request has finished, lines written after the response included.
     s.wait_for_completed(9);
+    Session {
+        lines: audit(&s, 5),
+        v1,
+        v2,
+        posted,
+    }
+}
 
-    let lines = audit(&s, 5);
+#[test]
+fn every_write_writes_one_audit_line_and_refusals_and_reads_none() {
+    let session = audited_session();
+    let calls: Vec<(&str, &str, &str)> = session
+        .lines
+        .iter()
+        .map(|l| {
+            (
+                l["action"].as_str().unwrap_or(""),
+                l["method"].as_str().unwrap_or(""),
+                l["path"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
     assert_eq!(
-        lines.len(),
-        5,
-        "one line per write, none for refusals or reads: {lines:?}"
+        calls,
+        [
+            ("create", "PUT", "/_api/v1/links/go.example.com/audited"),
+            ("update", "PUT", "/_api/v1/links/go.example.com/audited"),
+            ("delete", "DELETE", "/_api/v1/links/go.example.com/audited"),
+            ("create", "POST", "/_api/v1/links/go.example.com"),
+            ("create", "POST", "/_api/v1/import"),
+        ],
+        "one line per write, none for refusals or reads: {:?}",
+        session.lines
     );
-    let [create, update, delete, post, bulk] =
-        [&lines[0], &lines[1], &lines[2], &lines[3], &lines[4]];
-    assert_eq!(create["action"], "create");
+}
+
+#[test]
+fn a_create_line_has_the_new_value_and_no_old_one() {
+    let session = audited_session();
+    let create = &session.lines[0];
     assert_eq!(
         (create["domain"].as_str(), create["slug"].as_str()),
         (Some("go.example.com"), Some("audited"))
@@ -821,8 +827,14 @@ fn every_write_writes_one_audit_line() {
             create["generation_before"].clone(),
             create["generation_after"].as_u64()
         ),
-        (Value::Null, Some(v1))
+        (Value::Null, Some(session.v1))
     );
+}
+
+#[test]
+fn an_update_line_has_the_old_and_new_values_and_generations() {
+    let session = audited_session();
+    let update = &session.lines[1];
     assert_eq!(update["action"], "update");
     assert_eq!(
         (update["old"]["url"].as_str(), update["new"]["url"].as_str()),
@@ -836,8 +848,14 @@ fn every_write_writes_one_audit_line() {
             update["generation_before"].as_u64(),
             update["generation_after"].as_u64()
         ),
-        (Some(v1), Some(v2))
+        (Some(session.v1), Some(session.v2))
     );
+}
+
+#[test]
+fn a_delete_line_has_the_old_value_and_no_new_one() {
+    let session = audited_session();
+    let delete = &session.lines[2];
     assert_eq!(delete["action"], "delete");
     assert_eq!(
         (delete["old"]["url"].as_str(), delete["new"].clone()),
@@ -848,17 +866,28 @@ fn every_write_writes_one_audit_line() {
             delete["generation_before"].as_u64(),
             delete["generation_after"].clone()
         ),
-        (Some(v2), Value::Null)
+        (Some(session.v2), Value::Null)
     );
+}
+
+#[test]
+fn a_post_and_an_import_line_name_the_slug_they_created() {
+    let session = audited_session();
+    let (post, bulk) = (&session.lines[3], &session.lines[4]);
     assert_eq!(
         (post["action"].as_str(), post["slug"].as_str()),
-        (Some("create"), posted["slug"].as_str())
+        (Some("create"), Some(session.posted.as_str()))
     );
     assert_eq!(
         (bulk["action"].as_str(), bulk["slug"].as_str()),
         (Some("create"), Some("bulk"))
     );
-    for line in &lines {
+}
+
+#[test]
+fn every_audit_line_has_its_version_time_request_id_and_caller() {
+    let session = audited_session();
+    for line in &session.lines {
         assert!(
             line["ts"]
                 .as_str()
@@ -878,27 +907,11 @@ fn every_write_writes_one_audit_line() {
             "{line}"
         );
     }
-    let calls: Vec<(&str, &str)> = lines
+    let ids: std::collections::BTreeSet<&str> = session
+        .lines
         .iter()
-        .map(|l| {
-            (
-                l["method"].as_str().unwrap_or(""),
-                l["path"].as_str().unwrap_or(""),
-            )
-        })
+        .filter_map(|l| l["id"].as_str())
         .collect();
-    assert_eq!(
-        calls,
-        [
-            ("PUT", "/_api/v1/links/go.example.com/audited"),
-            ("PUT", "/_api/v1/links/go.example.com/audited"),
-            ("DELETE", "/_api/v1/links/go.example.com/audited"),
-            ("POST", "/_api/v1/links/go.example.com"),
-            ("POST", "/_api/v1/import"),
-        ]
-    );
-    let ids: std::collections::BTreeSet<&str> =
-        lines.iter().filter_map(|l| l["id"].as_str()).collect();
     assert_eq!(ids.len(), 5, "each write has its own request id");
 }
 
@@ -954,11 +967,16 @@ fn audit_lines_name_the_caller_as_ip_mode_says() {
     assert_eq!(lines[3]["ip"], Value::Null, "none: {}", lines[3]);
 }
 
-#[test]
-fn a_failed_authentication_writes_one_auth_failed_line_and_never_the_token() {
+/// A token offered by the failed attempts of [`failed_authentications`];
+/// distinctive, so that any trace of it in Viceroy's output is found.
+const OFFERED: &str = "0ffered-Secret-q7x9z2";
+
+/// A service sent five requests that fail authentication (DELETE and GET of
+/// `spring` in turn, from 127.0.0.9 as `intruder/0.1`, offering [`OFFERED`]
+/// in several forms or nothing), then one that passes; all of them finished.
+fn failed_authentications() -> (Service, usize) {
     let s = service();
-    // Distinctive, so that any trace of it in Viceroy's output is found.
-    let offered = "0ffered-Secret-q7x9z2";
+    let offered = OFFERED;
     let path = format!("{LINK}/spring");
     let attempts = [
         Some(format!("Bearer {offered}")),
@@ -979,11 +997,17 @@ fn a_failed_authentication_writes_one_auth_failed_line_and_never_the_token() {
     // A request that passes authentication writes no auth_failed line.
     assert_eq!(s.send(api("GET", "/_api/v1/openapi.json")).status, 200);
     s.wait_for_completed(attempts.len() + 1);
+    (s, attempts.len())
+}
 
-    let lines = audit(&s, attempts.len());
+#[test]
+fn a_failed_authentication_writes_one_auth_failed_line() {
+    let (s, attempts) = failed_authentications();
+    let path = format!("{LINK}/spring");
+    let lines = audit(&s, attempts);
     assert_eq!(
         lines.len(),
-        attempts.len(),
+        attempts,
         "one line per failed request: {lines:?}"
     );
     for (n, line) in lines.iter().enumerate() {
@@ -1016,8 +1040,13 @@ fn a_failed_authentication_writes_one_auth_failed_line_and_never_the_token() {
             (Value::Null, Value::Null)
         );
     }
+}
+
+#[test]
+fn neither_the_offered_nor_the_real_token_reaches_the_output() {
+    let (s, _) = failed_authentications();
     let log = s.log();
-    let leaks: Vec<&String> = log.iter().filter(|l| l.contains(offered)).collect();
+    let leaks: Vec<&String> = log.iter().filter(|l| l.contains(OFFERED)).collect();
     assert!(
         leaks.is_empty(),
         "the offered token reached the output: {leaks:?}"
@@ -1175,8 +1204,9 @@ fn a_conditional_delete_deletes_only_the_version_matched() {
     );
 }
 
-#[test]
-fn a_deleted_link_is_absent_everywhere_and_can_be_created_again() {
+/// A service where `spring` was scanned (and cached), then deleted with
+/// `If-Match`, next to `summer`; with the deleted version's ETag.
+fn deleted_spring() -> (Service, String) {
     let s = Service::start(config().link("go.example.com/spring", SPRING).link(
         "go.example.com/summer",
         r#"{"url":"https://example.com/summer"}"#,
@@ -1190,7 +1220,12 @@ fn a_deleted_link_is_absent_everywhere_and_can_be_created_again() {
         .to_owned();
     let r = s.send(api("DELETE", &format!("{LINK}/spring")).header("if-match", &tag));
     assert_eq!(r.status, 204, "{}", r.text());
+    (s, tag)
+}
 
+#[test]
+fn a_deleted_link_is_absent_everywhere() {
+    let (s, tag) = deleted_spring();
     for _ in 0..2 {
         let scan = s.get("/spring");
         assert_eq!(scan.status, 404, "scans see no link (cached or not)");
@@ -1217,7 +1252,11 @@ fn a_deleted_link_is_absent_everywhere_and_can_be_created_again() {
         ["summer"],
         "the listing leaves it out: {listed}"
     );
+}
 
+#[test]
+fn a_deleted_link_can_be_created_again_with_no_old_value() {
+    let (s, _) = deleted_spring();
     let again = s.send(
         with_json(
             "PUT",
@@ -1263,11 +1302,7 @@ fn an_import_over_a_deleted_link_creates_it() {
     let s = Service::start(config().link("go.example.com/spring", SPRING));
     assert_eq!(s.send(api("DELETE", &format!("{LINK}/spring"))).status, 204);
     let line = r#"{"domain":"go.example.com","slug":"spring","url":"https://example.com/back"}"#;
-    let r = s.send(
-        api("POST", "/_api/v1/import")
-            .header("content-type", "application/x-ndjson")
-            .body(line),
-    );
+    let r = s.send(import(line));
     assert_eq!(r.status, 200, "{}", r.text());
     let result: Value =
         serde_json::from_str(r.text().lines().next().unwrap_or("")).expect("a result");
@@ -1334,11 +1369,7 @@ fn note_and_tags_over_their_caps_are_400_naming_the_field() {
         let mut line = body.clone();
         line["domain"] = json!("go.example.com");
         line["slug"] = json!("capped");
-        let r = s.send(
-            api("POST", "/_api/v1/import")
-                .header("content-type", "application/x-ndjson")
-                .body(line.to_string()),
-        );
+        let r = s.send(import(&line.to_string()));
         let result: Value =
             serde_json::from_str(r.text().lines().next().unwrap_or("")).expect("a result line");
         assert_eq!(

@@ -3,25 +3,22 @@
 //! `*.edgecompute.app` host), on every write and every read; and query
 //! forwarding that can add parameters but never replace the owner's.
 
-use qr_edge_tests::{Reply, Req, Service, ServiceConfig};
+use qr_edge_tests::admin::{import, with_json};
+use qr_edge_tests::{Reply, Service, ServiceConfig};
 use serde_json::json;
 
-const TOKEN: &str = "destinations-test-token";
-
 fn config() -> ServiceConfig {
-    ServiceConfig::new()
-        .secret("admin_token", TOKEN)
+    qr_edge_tests::admin::config()
         .setting("domains", json!(["go.example.com", "qr.example.org"]))
         .setting("destination_hosts", json!(["*"]))
 }
 
 fn put(s: &Service, host_path: &str, body: &str) -> Reply {
-    s.send(
-        Req::new("PUT", &format!("/_api/v1/links/{host_path}"))
-            .header("authorization", &format!("Bearer {TOKEN}"))
-            .header("content-type", "application/json")
-            .body(body.to_owned()),
-    )
+    s.send(with_json(
+        "PUT",
+        &format!("/_api/v1/links/{host_path}"),
+        body,
+    ))
 }
 
 fn names_url(r: &Reply, context: &str) {
@@ -56,13 +53,14 @@ fn a_loop_across_two_served_domains_is_refused_on_write() {
         ),
         "a Fastly service host",
     );
-    let import = s.send(
-        Req::new("POST", "/_api/v1/import")
-            .header("authorization", &format!("Bearer {TOKEN}"))
-            .header("content-type", "application/x-ndjson")
-            .body(r#"{"domain":"go.example.com","slug":"c","url":"https://example.com/","rules":[{"when":{},"url":"https://qr.example.org/x"}]}"#),
+    let imported = s.send(import(
+        r#"{"domain":"go.example.com","slug":"c","url":"https://example.com/","rules":[{"when":{},"url":"https://qr.example.org/x"}]}"#,
+    ));
+    assert!(
+        imported.text().contains("rules[0].url"),
+        "{}",
+        imported.text()
     );
-    assert!(import.text().contains("rules[0].url"), "{}", import.text());
     assert_eq!(s.get("/a").status, 404, "nothing was stored");
     assert_eq!(s.get("/c").status, 404);
 }

@@ -1,7 +1,11 @@
-//! docs/qr-images.md: the QR code images as the running service sends them. Every
-//! image is read back by independent code — the `png` crate, `resvg` for SVG
-//! and the `rqrr` QR decoder — and must decode to exactly the upper-case short
-//! URL of the request's host and slug.
+//! docs/qr-images.md: the QR code image routes as the running service sends
+//! them: the route serves a code of the request's host and slug with the
+//! query's options applied, refuses bad options naming them, never redirects,
+//! and caches by a strong ETag. A served image is read back by independent
+//! code — the `png` crate, `resvg` for SVG and the `rqrr` QR decoder — and
+//! must decode to exactly the upper-case short URL. How a code is drawn for
+//! every option (ECC level, size, margin, colours, symbol version, mode) is
+//! core's, in core/tests/qr_decode.rs and core/tests/qr_options.rs.
 
 use qr_edge_tests::{Reply, Req, Service, ServiceConfig};
 use resvg::{tiny_skia, usvg};
@@ -11,23 +15,6 @@ const SPRING_URL: &str = "HTTPS://GO.EXAMPLE.COM/SPRING26";
 const CACHEABLE: &str = "public, max-age=86400";
 
 const ECCS: [&str; 4] = ["L", "M", "Q", "H"];
-const SIZES: [u32; 3] = [64, 512, 1024];
-const MARGINS: [u32; 3] = [0, 4, 16];
-/// (fg, bg): black on white, navy on cream (upper-case hex), dark green on mint, dark red on grey.
-const COLOURS: [(&str, &str); 4] = [
-    ("000000", "ffffff"),
-    ("1A237E", "FFFDE7"),
-    ("1b5e20", "e8f5e9"),
-    ("8b0000", "eeeeee"),
-];
-
-/// Slugs whose short URLs are 24, 31, 40 and 62 characters long (see also [`longest_slug`]).
-const SLUGS: [&str; 4] = [
-    "a",
-    "spring26",
-    "summer-sale-2026x",
-    "spring-2026-poster-campaign-berlin-mitt",
-];
 
 /// ISO/IEC 18004:2015 table 7: characters a version 1–10 symbol holds in
 /// alphanumeric mode at L, M, Q, H.
@@ -44,38 +31,11 @@ const ALPHANUMERIC_CAPACITY: [[usize; 4]; 10] = [
     [395, 311, 221, 174],
 ];
 
-/// The same table for byte mode: what the URL would need outside alphanumeric mode.
-const BYTE_CAPACITY: [[usize; 4]; 10] = [
-    [17, 14, 11, 7],
-    [32, 26, 20, 14],
-    [53, 42, 32, 24],
-    [78, 62, 46, 34],
-    [106, 84, 60, 44],
-    [134, 106, 74, 58],
-    [154, 122, 86, 64],
-    [192, 152, 108, 84],
-    [230, 180, 130, 98],
-    [271, 213, 151, 119],
-];
-
-/// The 64-character slug (the longest a slug may be).
-fn longest_slug() -> String {
-    let slug: String = "x1y2z3-".repeat(10).chars().take(64).collect();
-    assert_eq!(slug.len(), 64);
-    slug
-}
-
-fn slugs() -> Vec<String> {
-    let mut slugs: Vec<String> = SLUGS.iter().map(|s| s.to_string()).collect();
-    slugs.push(longest_slug());
-    slugs
-}
-
 fn record(path: &str) -> String {
     format!(r#"{{"url":"https://example.com/{path}"}}"#)
 }
 
-/// A service with the test links: every slug of `SLUGS`, a disabled and an
+/// A service with the test links: `spring26` and `a`, a disabled and an
 /// expired link, one on a second domain, and one whose KV value is corrupt.
 fn service_with(config: ServiceConfig) -> Service {
     let mut config = config
@@ -89,8 +49,8 @@ fn service_with(config: ServiceConfig) -> Service {
         )
         .link("qr.example.org/hello", &record("hello"))
         .link("go.example.com/broken", "this is not a link record");
-    for slug in slugs() {
-        config = config.link(&format!("go.example.com/{slug}"), &record(&slug));
+    for slug in ["spring26", "a"] {
+        config = config.link(&format!("go.example.com/{slug}"), &record(slug));
     }
     Service::start(config)
 }
@@ -221,11 +181,8 @@ fn svg_pixels(bytes: &[u8], ppm: u32) -> Raster {
 #[derive(Debug)]
 struct Decoded {
     text: String,
-    version: usize,
     /// L, M, Q or H.
     ecc: &'static str,
-    /// The first segment's 4-bit mode indicator (0b0010 is alphanumeric).
-    mode: u8,
 }
 
 /// Decodes the one QR code in `image` as a camera sees a printed code: with
@@ -249,52 +206,15 @@ fn decode(image: &Raster, pad: usize, paper: [u8; 3]) -> Decoded {
         image.height
     );
     let (meta, text) = grids[0].decode().expect("rqrr decodes the code");
-    let (_, raw) = grids[0].get_raw_data().expect("rqrr reads the raw bits");
-    // The first four data bits sit in the bottom-right 2x2 modules, read
-    // right-to-left then upwards (ISO 18004 §7.7.3); rqrr's raw bits are
-    // still masked, so unmask them with the symbol's mask pattern.
-    let n = meta.version.0 * 4 + 17;
-    let cells = [
-        (n - 1, n - 1),
-        (n - 1, n - 2),
-        (n - 2, n - 1),
-        (n - 2, n - 2),
-    ];
-    let mode = cells
-        .iter()
-        .enumerate()
-        .fold(0u8, |mode, (k, &(row, col))| {
-            let bit = (raw.data[0] >> (7 - k)) & 1;
-            (mode << 1) | (bit ^ u8::from(mask(meta.mask, row, col)))
-        });
     // rqrr numbers levels by their format bits: M 0, L 1, H 2, Q 3.
     let ecc = ["M", "L", "H", "Q"][usize::from(meta.ecc_level)];
-    Decoded {
-        text,
-        version: meta.version.0,
-        ecc,
-        mode,
-    }
+    Decoded { text, ecc }
 }
 
-/// ISO 18004 table 10: whether data mask `pattern` flips module (row, col).
-fn mask(pattern: u16, i: usize, j: usize) -> bool {
-    match pattern {
-        0 => (i + j).is_multiple_of(2),
-        1 => i.is_multiple_of(2),
-        2 => j.is_multiple_of(3),
-        3 => (i + j).is_multiple_of(3),
-        4 => (i / 2 + j / 3).is_multiple_of(2),
-        5 => (i * j) % 2 + (i * j) % 3 == 0,
-        6 => ((i * j) % 2 + (i * j) % 3).is_multiple_of(2),
-        _ => ((i + j) % 2 + (i * j) % 3).is_multiple_of(2),
-    }
-}
-
-/// The smallest version whose capacity in `table` holds `len` characters at `ecc`.
-fn minimum_version(table: &[[usize; 4]; 10], len: usize, ecc: &str) -> usize {
+/// The smallest version whose alphanumeric capacity holds `len` characters at `ecc`.
+fn minimum_version(len: usize, ecc: &str) -> usize {
     let level = ECCS.iter().position(|e| *e == ecc).expect("ecc level");
-    table
+    ALPHANUMERIC_CAPACITY
         .iter()
         .position(|row| row[level] >= len)
         .expect("fits in version 10")
@@ -334,91 +254,38 @@ fn decode_png(
 }
 
 #[test]
-fn png_codes_decode_to_the_short_url_for_every_ecc_size_margin_and_colour() {
+fn a_png_decodes_to_the_short_url_with_the_options_applied() {
     let s = service();
-    // Every (ecc, size), (ecc, margin) and (size, margin) pair; colours rotate.
-    for (i, ecc) in ECCS.iter().enumerate() {
-        for (j, &size) in SIZES.iter().enumerate() {
-            let margin = MARGINS[(i + j) % 3];
-            let (fg, bg) = COLOURS[(i + j) % 4];
-            let target =
-                format!("/spring26.png?ecc={ecc}&size={size}&margin={margin}&fg={fg}&bg={bg}");
-            let r = png(&s, &target);
-            let version = minimum_version(&ALPHANUMERIC_CAPACITY, SPRING_URL.len(), ecc);
-            let decoded = decode_png(&r.body, version, margin, size, (hex(fg), hex(bg)));
-            assert_eq!(decoded.text, SPRING_URL, "{target}");
-            assert_eq!(decoded.ecc, *ecc, "{target}");
-        }
-    }
+    let (ecc, size, margin, fg, bg) = ("H", 1024, 0, "1A237E", "fffde7");
+    let target = format!("/spring26.png?ecc={ecc}&size={size}&margin={margin}&fg={fg}&bg={bg}");
+    let r = png(&s, &target);
+    let version = minimum_version(SPRING_URL.len(), ecc);
+    // Colours, margin and size: checked as the image is read.
+    let decoded = decode_png(&r.body, version, margin, size, (hex(fg), hex(bg)));
+    assert_eq!(decoded.text, SPRING_URL, "{target}");
+    assert_eq!(decoded.ecc, ecc, "{target}");
 }
 
 #[test]
-fn svg_codes_decode_to_the_short_url_for_every_ecc_margin_and_colour() {
+fn an_svg_decodes_to_the_short_url_with_the_options_applied() {
     let s = service();
-    for (i, ecc) in ECCS.iter().enumerate() {
-        for (j, &margin) in MARGINS.iter().enumerate() {
-            let (fg, bg) = COLOURS[(i + j) % 4];
-            let target = format!("/spring26.svg?ecc={ecc}&margin={margin}&fg={fg}&bg={bg}");
-            let r = svg(&s, &target);
-            let image = svg_pixels(&r.body, 6);
-            // Crisp integer geometry: a print code has exactly two colours.
-            assert!(
-                image.rgb.iter().all(|&c| c == hex(fg) || c == hex(bg)),
-                "{target}: only fg and bg"
-            );
-            let version = minimum_version(&ALPHANUMERIC_CAPACITY, SPRING_URL.len(), ecc);
-            assert_eq!(
-                image.width,
-                (version * 4 + 17 + 2 * margin as usize) * 6,
-                "{target}: viewBox in modules"
-            );
-            let decoded = decode(&image, 4 * 6, hex(bg));
-            assert_eq!(decoded.text, SPRING_URL, "{target}");
-            assert_eq!(decoded.ecc, *ecc, "{target}");
-        }
-    }
-}
-
-#[test]
-fn the_symbol_is_the_smallest_version_for_the_url_in_alphanumeric_mode() {
-    let s = service();
-    let mut smaller_than_byte_mode = 0;
-    for slug in slugs() {
-        let url = format!("HTTPS://GO.EXAMPLE.COM/{}", slug.to_ascii_uppercase());
-        for ecc in ECCS {
-            let version = minimum_version(&ALPHANUMERIC_CAPACITY, url.len(), ecc);
-            for format in ["png", "svg"] {
-                let target = format!("/{slug}.{format}?ecc={ecc}");
-                let decoded = if format == "png" {
-                    decode_png(
-                        &png(&s, &target).body,
-                        version,
-                        4,
-                        512,
-                        (hex("000000"), hex("ffffff")),
-                    )
-                } else {
-                    decode(&svg_pixels(&svg(&s, &target).body, 6), 24, hex("ffffff"))
-                };
-                assert_eq!(decoded.text, url, "{target}");
-                assert_eq!(
-                    decoded.mode, 0b0010,
-                    "{target}: the URL is one alphanumeric segment"
-                );
-                assert_eq!(
-                    decoded.version,
-                    version,
-                    "{target}: {} characters at {ecc}",
-                    url.len()
-                );
-            }
-            if version < minimum_version(&BYTE_CAPACITY, url.len(), ecc) {
-                smaller_than_byte_mode += 1;
-            }
-        }
-    }
-    // The version check alone tells the modes apart for most of these cases.
-    assert!(smaller_than_byte_mode >= 10, "{smaller_than_byte_mode}");
+    let (ecc, margin, fg, bg) = ("Q", 16, "8b0000", "eeeeee");
+    let target = format!("/spring26.svg?ecc={ecc}&margin={margin}&fg={fg}&bg={bg}");
+    let r = svg(&s, &target);
+    let image = svg_pixels(&r.body, 6);
+    assert!(
+        image.rgb.iter().all(|&c| c == hex(fg) || c == hex(bg)),
+        "{target}: only fg and bg"
+    );
+    let version = minimum_version(SPRING_URL.len(), ecc);
+    assert_eq!(
+        image.width,
+        (version * 4 + 17 + 2 * margin) * 6,
+        "{target}: the margin in the viewBox"
+    );
+    let decoded = decode(&image, 4 * 6, hex(bg));
+    assert_eq!(decoded.text, SPRING_URL, "{target}");
+    assert_eq!(decoded.ecc, ecc, "{target}");
 }
 
 #[test]
@@ -442,9 +309,13 @@ fn the_code_encodes_the_request_host_upper_cased_without_port() {
         decode(&svg_pixels(&r.body, 6), 24, hex("ffffff")).text,
         "HTTPS://QR.EXAMPLE.ORG/HELLO"
     );
-    // Each domain has its own links: the other domain's slug is unknown here.
+}
+
+#[test]
+fn each_domain_has_its_own_codes() {
+    let s = service();
     let r = s.send(Req::get("/spring26.png").host(Some("qr.example.org")));
-    assert_eq!(r.status, 404);
+    assert_eq!(r.status, 404, "spring26 is a link of go.example.com only");
 }
 
 #[test]
@@ -471,31 +342,18 @@ fn defaults_are_ecc_m_margin_4_size_512_black_on_white() {
     );
 }
 
-/// (query, parameter the problem must name).
-const BAD_PARAMETERS: [(&str, &str); 22] = [
+/// (query, parameter the problem must name): one bad value per parameter,
+/// a repeated one and a pair of colours that is refused. Which values are bad
+/// is core's (core/tests/qr_options.rs); this is the route's wiring.
+const BAD_PARAMETERS: [(&str, &str); 7] = [
     ("ecc=X", "ecc"),
-    ("ecc=LM", "ecc"),
-    ("ecc=", "ecc"),
     ("margin=17", "margin"),
-    ("margin=-1", "margin"),
-    ("margin=1.5", "margin"),
-    ("margin=+4", "margin"),
-    ("size=63", "size"),
     ("size=4097", "size"),
-    ("size=abc", "size"),
-    ("size=99999999999999999999", "size"),
-    ("size=", "size"),
-    ("fg=12345", "fg"),
     ("fg=zzzzzz", "fg"),
-    ("fg=%23000000", "fg"),
-    ("fg=0000000", "fg"),
-    ("bg=", "bg"),
     ("bg=white", "bg"),
     ("ecc=L&ecc=M", "ecc"),
-    ("size=512&size=512", "size"),
-    // Low contrast, and light on dark, are refused: many scanners fail on them.
+    // Low contrast is refused as fg: many scanners fail on it.
     ("fg=777777&bg=888888", "fg"),
-    ("fg=ffffff&bg=000000", "fg"),
 ];
 
 #[test]
@@ -580,16 +438,12 @@ fn a_source_error_is_503_with_retry_after_and_never_redirects() {
         );
         assert_ne!(r.header("cache-control"), Some(CACHEABLE), "{target}");
     }
-    assert_eq!(
-        s.get("/broken").header("location"),
-        Some("https://example.com/sorry")
-    );
 }
 
-#[test]
-fn images_are_publicly_cacheable_with_a_strong_etag_per_variant() {
-    let s = service();
-    let variants = [
+/// Codes that differ from `/spring26.png` in one option, the format, the
+/// slug or the host, each with its content type.
+fn variants() -> Vec<(Req, &'static str)> {
+    [
         Req::get("/spring26.png"),
         Req::get("/spring26.png?ecc=H"),
         Req::get("/spring26.png?margin=0"),
@@ -600,23 +454,41 @@ fn images_are_publicly_cacheable_with_a_strong_etag_per_variant() {
         Req::get("/spring26.svg?ecc=H"),
         Req::get("/a.png"),
         Req::get("/hello.png").host(Some("qr.example.org")),
-    ];
-    let mut tags = Vec::new();
-    for req in variants {
-        let target = req.target.clone();
-        let content_type = if target.contains(".png") {
+    ]
+    .into_iter()
+    .map(|req| {
+        let content_type = if req.target.contains(".png") {
             "image/png"
         } else {
             "image/svg+xml"
         };
-        let first = image(&s, req.clone(), content_type);
-        assert_eq!(first.header("cache-control"), Some(CACHEABLE), "{target}");
-        let looked_up = first.header("x-qr-cache");
+        (req, content_type)
+    })
+    .collect()
+}
+
+#[test]
+fn images_are_publicly_cacheable_and_come_from_a_lookup() {
+    let s = service();
+    for (req, content_type) in variants() {
+        let target = req.target.clone();
+        let r = image(&s, req, content_type);
+        assert_eq!(r.header("cache-control"), Some(CACHEABLE), "{target}");
+        let looked_up = r.header("x-qr-cache");
         assert!(
             matches!(looked_up, Some("MISS" | "HIT")),
             "{target}: x-qr-cache {looked_up:?}"
         );
-        let tag = first.header("etag").expect("ETag").to_owned();
+    }
+}
+
+#[test]
+fn an_image_has_a_strong_etag_and_the_same_bytes_every_time() {
+    let s = service();
+    for (req, content_type) in variants() {
+        let target = req.target.clone();
+        let first = image(&s, req.clone(), content_type);
+        let tag = first.header("etag").expect("ETag");
         assert!(
             tag.len() > 2 && tag.starts_with('"') && tag.ends_with('"'),
             "{target}: strong ETag, got {tag}"
@@ -625,16 +497,33 @@ fn images_are_publicly_cacheable_with_a_strong_etag_per_variant() {
         let again = image(&s, req, content_type);
         assert_eq!(
             (again.header("etag"), &again.body),
-            (Some(tag.as_str()), &first.body),
+            (Some(tag), &first.body),
             "{target}"
         );
+    }
+}
+
+#[test]
+fn every_variant_has_its_own_etag() {
+    let s = service();
+    let mut tags: Vec<String> = Vec::new();
+    for (req, content_type) in variants() {
+        let target = req.target.clone();
+        let tag = image(&s, req, content_type)
+            .header("etag")
+            .expect("ETag")
+            .to_owned();
         assert!(
             !tags.contains(&tag),
             "{target}: its ETag is shared with another variant"
         );
         tags.push(tag);
     }
-    // `size` does not change an SVG, so neither its bytes nor its tag change.
+}
+
+#[test]
+fn size_changes_neither_an_svgs_bytes_nor_its_etag() {
+    let s = service();
     let small = svg(&s, "/spring26.svg?size=64");
     let large = svg(&s, "/spring26.svg?size=4096");
     assert_eq!(
@@ -643,14 +532,21 @@ fn images_are_publicly_cacheable_with_a_strong_etag_per_variant() {
     );
 }
 
+/// `/spring26.png` and its ETag.
+fn spring_png_and_tag(s: &Service) -> (Reply, String) {
+    let full = png(s, "/spring26.png");
+    let tag = full.header("etag").expect("ETag").to_owned();
+    (full, tag)
+}
+
 #[test]
 fn if_none_match_gets_304_with_etag_and_cache_control_and_no_body() {
     let s = service();
-    let full = png(&s, "/spring26.png");
-    let tag = full.header("etag").expect("ETag").to_owned();
+    let (_, tag) = spring_png_and_tag(&s);
+    // The route compares weakly; how a header's list and `*` are read is
+    // core's (conditional.rs).
     let weak = format!("W/{tag}");
-    let listed = format!(r#""stale", W/"older", {tag}"#);
-    for condition in [tag.as_str(), weak.as_str(), listed.as_str(), "*"] {
+    for condition in [tag.as_str(), weak.as_str()] {
         for method in ["GET", "HEAD"] {
             let r = s.send(Req::new(method, "/spring26.png").header("if-none-match", condition));
             assert_eq!(r.status, 304, "{method} If-None-Match: {condition}");
@@ -659,7 +555,12 @@ fn if_none_match_gets_304_with_etag_and_cache_control_and_no_body() {
             assert!(r.body.is_empty(), "{condition}");
         }
     }
-    // Another variant's tag, or another format's, is no match.
+}
+
+#[test]
+fn another_variants_or_formats_etag_is_no_match() {
+    let s = service();
+    let (full, tag) = spring_png_and_tag(&s);
     let other = png(&s, "/spring26.png?ecc=H")
         .header("etag")
         .expect("ETag")
@@ -669,7 +570,12 @@ fn if_none_match_gets_304_with_etag_and_cache_control_and_no_body() {
     let r = s.send(Req::get("/spring26.svg").header("if-none-match", &tag));
     assert_eq!(r.status, 200);
     assert!(!r.body.is_empty());
-    // A condition never hides a missing link or a bad parameter.
+}
+
+#[test]
+fn a_condition_never_hides_a_missing_link_or_a_bad_parameter() {
+    let s = service();
+    let (_, tag) = spring_png_and_tag(&s);
     assert_eq!(
         s.send(Req::get("/nope.png").header("if-none-match", "*"))
             .status,
@@ -761,7 +667,7 @@ fn disabled_and_expired_links_still_have_their_code() {
             "a scan of /{slug} is refused"
         );
         let url = format!("HTTPS://GO.EXAMPLE.COM/{}", slug.to_ascii_uppercase());
-        let version = minimum_version(&ALPHANUMERIC_CAPACITY, url.len(), "M");
+        let version = minimum_version(url.len(), "M");
         let r = png(&s, &format!("/{slug}.png"));
         assert_eq!(
             decode_png(&r.body, version, 4, 512, (hex("000000"), hex("ffffff"))).text,

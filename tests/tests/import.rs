@@ -8,7 +8,8 @@
 //! `scripts/load-links --to`, which sends a larger file in chunks of the cap.
 
 use qr_edge_core::admin::{IMPORT_WINDOW, MAX_IMPORT_LINES};
-use qr_edge_tests::{repo_root, Req, Service, ServiceConfig};
+use qr_edge_tests::admin::{api, audit, import as import_request, TOKEN};
+use qr_edge_tests::{repo_root, Service, ServiceConfig};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
@@ -16,14 +17,12 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::Duration;
 
-const TOKEN: &str = "t0k3n";
 const DOMAIN: &str = "go.example.com";
 
 /// Admin writes need the token and an allow-list (docs/settings.md); links go only to
 /// served domains.
 fn config() -> ServiceConfig {
-    ServiceConfig::new()
-        .secret("admin_token", TOKEN)
+    qr_edge_tests::admin::config()
         .setting("domains", json!([DOMAIN]))
         .setting("destination_hosts", json!(["example.com", "*.example.com"]))
 }
@@ -36,13 +35,6 @@ fn warm(config: ServiceConfig) -> Service {
     let s = Service::start(config);
     assert_eq!(s.get("/_health").status, 200);
     s
-}
-
-fn import_request(body: &str) -> Req {
-    Req::new("POST", "/_api/v1/import")
-        .header("authorization", &format!("Bearer {TOKEN}"))
-        .header("content-type", "application/x-ndjson")
-        .body(body)
 }
 
 fn line(slug: &str, url: &str) -> String {
@@ -118,20 +110,8 @@ fn send_streamed(s: &Service, body: &str) -> Streamed {
     }
 }
 
-fn audit(s: &Service) -> Vec<Value> {
-    s.endpoint_lines("audit")
-        .iter()
-        .map(|l| {
-            serde_json::from_str(l).unwrap_or_else(|e| panic!("audit line is not JSON ({e}): {l}"))
-        })
-        .collect()
-}
-
 fn stored_url(s: &Service, slug: &str) -> Option<String> {
-    let r = s.send(
-        Req::new("GET", &format!("/_api/v1/links/{DOMAIN}/{slug}"))
-            .header("authorization", &format!("Bearer {TOKEN}")),
-    );
+    let r = s.send(api("GET", &format!("/_api/v1/links/{DOMAIN}/{slug}")));
     (r.status == 200).then(|| r.json()["url"].as_str().unwrap_or("").to_owned())
 }
 
@@ -183,7 +163,7 @@ fn an_import_at_the_cap_writes_every_line_and_streams_its_results_in_order() {
         Some(format!("https://example.com/{last}").as_str())
     );
     s.wait_for_completed(3);
-    let lines = audit(&s);
+    let lines = audit(&s, 0);
     assert_eq!(lines.len(), MAX_IMPORT_LINES, "one audit line per write");
     assert!(
         lines
@@ -218,7 +198,7 @@ fn an_import_over_the_cap_is_413_naming_both_counts_and_writes_nothing() {
     );
     assert_eq!(stored_url(&s, &format!("over-{MAX_IMPORT_LINES}")), None);
     s.wait_for_completed(4);
-    assert!(audit(&s).is_empty(), "nothing written, nothing audited");
+    assert!(audit(&s, 0).is_empty(), "nothing written, nothing audited");
 }
 
 /// What a line of [`mixed_lines`] must come to.
@@ -354,7 +334,7 @@ fn a_mixed_import_gives_each_line_the_result_a_single_write_would_get() {
     }
     let written: Vec<&Expected> = expected.iter().filter(|e| e.status < 300).collect();
     s.wait_for_completed(3);
-    let lines = audit(&s);
+    let lines = audit(&s, 0);
     assert_eq!(
         lines.len(),
         written.len(),
@@ -433,7 +413,7 @@ fn concurrent_imports_of_the_same_links_never_overwrite_each_other_unseen() {
     // Per link, the audit lines form one chain: one create, and each update
     // names as the version it replaced the version another line wrote.
     let mut by_slug: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-    for l in audit(&s) {
+    for l in audit(&s, 0) {
         by_slug
             .entry(l["slug"].as_str().unwrap_or("").to_owned())
             .or_default()

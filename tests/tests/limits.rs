@@ -33,10 +33,9 @@
 
 use qr_edge_core::admin::{MAX_BODY_BYTES, MAX_IMPORT_LINES};
 use qr_edge_core::record::MAX_RECORD_BYTES;
-use qr_edge_tests::{ua, Reply, Req, RequestCost, Service, ServiceConfig};
+use qr_edge_tests::admin::api;
+use qr_edge_tests::{agents, longest_slug, Reply, Req, RequestCost, Service, ServiceConfig};
 use serde_json::{json, Value};
-
-const TOKEN: &str = "t0k3n";
 
 /// Fastly's limit of config-store lookups per request.
 const MAX_LOOKUPS: usize = qr_edge_tests::limits::MAX_CONFIG_LOOKUPS as usize;
@@ -50,8 +49,7 @@ const IMPORT_DOMAINS: usize = MAX_IMPORT_LINES;
 
 /// Admin writes need the token and an allow-list (docs/settings.md).
 fn config() -> ServiceConfig {
-    ServiceConfig::new()
-        .secret("admin_token", TOKEN)
+    qr_edge_tests::admin::config()
         .setting("destination_hosts", json!(["example.com", "*.example.com"]))
 }
 
@@ -67,23 +65,8 @@ fn start(config: ServiceConfig) -> Service {
     s
 }
 
-fn api(method: &str, path: &str) -> Req {
-    Req::new(method, path).header("authorization", &format!("Bearer {TOKEN}"))
-}
-
 fn import(s: &Service, body: String) -> Reply {
-    s.send(
-        api("POST", "/_api/v1/import")
-            .header("content-type", "application/x-ndjson")
-            .body(body),
-    )
-}
-
-/// The 64-character slug (the longest a slug may be).
-fn longest_slug() -> String {
-    let slug: String = "x1y2z3-".repeat(10).chars().take(64).collect();
-    assert_eq!(slug.len(), 64);
-    slug
+    s.send(qr_edge_tests::admin::import(&body))
 }
 
 /// The figures of the `nth` request `method target` (from 0), printed for
@@ -244,7 +227,7 @@ fn scan_the_last_rule(s: &Service, slug: &str, last: usize) {
     for (n, cache) in [(0, "MISS"), (1, "HIT")] {
         let r = s.send(
             Req::get(&query)
-                .header("user-agent", ua::IPHONE)
+                .header("user-agent", agents::IPHONE)
                 .header("accept-language", "en-US,en;q=0.9"),
         );
         assert_eq!(
@@ -307,8 +290,7 @@ fn import_on_many_domains(domains: usize) -> (Service, Vec<Value>) {
     let hosts: Vec<String> = (0..16).map(|i| format!("shop-{i}.example.com")).collect();
     let mut allowed = hosts.clone();
     allowed.push("example.com".into());
-    let mut config = ServiceConfig::new()
-        .secret("admin_token", TOKEN)
+    let mut config = qr_edge_tests::admin::config()
         .setting("destination_hosts", json!(allowed))
         .setting("not_found_url", json!("https://example.com/not-found"));
     let domains: Vec<String> = (0..domains).map(|i| format!("d{i}.qr.test")).collect();

@@ -76,11 +76,14 @@ fn invalid_paths_are_404_without_touching_a_store() {
 }
 
 #[test]
-fn home_is_a_page_or_a_redirect_to_home_url() {
-    let s = service();
-    let r = s.get("/");
+fn home_is_a_page_by_default() {
+    let r = service().get("/");
     assert_eq!(r.status, 200);
     assert!(r.text().contains("<html"));
+}
+
+#[test]
+fn home_redirects_to_home_url_when_set() {
     let s =
         Service::start(ServiceConfig::new().setting("home_url", json!("https://example.com/home")));
     let r = s.get("/");
@@ -109,34 +112,57 @@ fn health_answers_without_any_store() {
 }
 
 #[test]
-fn other_methods_get_405_with_allow_and_options_204() {
+fn other_methods_get_405_with_allow_naming_the_method_and_no_scan() {
     let s = service();
-    for method in ["POST", "PUT", "DELETE", "PATCH", "BREW"] {
+    let methods = ["POST", "PUT", "DELETE", "PATCH", "BREW"];
+    for method in methods {
         let r = s.send(Req::new(method, "/spring26"));
         assert_eq!(r.status, 405, "{method}");
         assert_eq!(r.header("allow"), Some("GET, HEAD"), "{method}");
         assert!(r.text().contains(method), "the rejection names the method");
     }
-    let r = s.send(Req::new("OPTIONS", "/spring26"));
-    assert_eq!(r.status, 204);
-    assert_eq!(r.header("allow"), Some("GET, HEAD"));
-    s.wait_for_completed(6);
+    s.wait_for_completed(methods.len());
     assert!(s.scans().is_empty());
 }
 
 #[test]
-fn hosts_are_lower_cased_stripped_of_port_and_limited_by_domains() {
-    let s = Service::start(
+fn options_gets_204_with_allow_and_no_scan() {
+    let s = service();
+    let r = s.send(Req::new("OPTIONS", "/spring26"));
+    assert_eq!(r.status, 204);
+    assert_eq!(r.header("allow"), Some("GET, HEAD"));
+    s.wait_for_completed(1);
+    assert!(s.scans().is_empty());
+}
+
+/// `spring26` on go.example.com, which serves it and qr.example.org.
+fn two_domains() -> Service {
+    Service::start(
         ServiceConfig::new()
             .link("go.example.com/spring26", SPRING)
             .setting("domains", json!(["go.example.com", "qr.example.org"])),
+    )
+}
+
+#[test]
+fn hosts_are_lower_cased_and_stripped_of_port() {
+    let r = two_domains().send(Req::get("/spring26").host(Some("GO.Example.COM:8443")));
+    assert_eq!(
+        (r.status, r.header("location")),
+        (302, Some("https://example.com/spring"))
     );
-    let r = s.send(Req::get("/spring26").host(Some("GO.Example.COM:8443")));
-    assert_eq!(r.status, 302);
-    let r = s.send(Req::get("/spring26").host(Some("evil.test")));
+}
+
+#[test]
+fn a_host_outside_domains_is_421_naming_it() {
+    let r = two_domains().send(Req::get("/spring26").host(Some("evil.test")));
     assert_eq!(r.status, 421);
     assert!(r.text().contains("evil.test"));
-    let r = s.send(Req::get("/spring26").host(Some("qr.example.org")));
+}
+
+#[test]
+fn each_served_domain_has_its_own_links() {
+    let r = two_domains().send(Req::get("/spring26").host(Some("qr.example.org")));
     assert_eq!(r.status, 404, "another served domain has its own links");
 }
 
@@ -161,11 +187,14 @@ fn hostile_host_headers_are_400_and_name_the_host() {
 }
 
 #[test]
-fn unknown_slug_is_a_404_page_or_not_found_url() {
-    let s = service();
-    let r = s.get("/nope");
+fn an_unknown_slug_is_a_404_page_by_default() {
+    let r = service().get("/nope");
     assert_eq!(r.status, 404);
     assert!(r.text().contains("does not exist"));
+}
+
+#[test]
+fn an_unknown_slug_redirects_to_not_found_url_when_set() {
     let s = Service::start(ServiceConfig::new().domain_setting(
         "go.example.com",
         "not_found_url",
@@ -216,14 +245,10 @@ fn nothing_from_the_request_reaches_a_header_unencoded() {
 
 #[test]
 fn unicode_destinations_are_sent_percent_encoded() {
-    let s = Service::start(
-        ServiceConfig::new()
-            .link(
-                "go.example.com/uni",
-                r#"{"url":"https://bücher.example/straße?q=é"}"#,
-            )
-            .setting("home_url", json!("https://example.com/ä")),
-    );
+    let s = Service::start(ServiceConfig::new().link(
+        "go.example.com/uni",
+        r#"{"url":"https://bücher.example/straße?q=é"}"#,
+    ));
     let r = s.get("/uni?x=%C3%BC");
     assert_eq!(r.status, 302);
     assert_eq!(
@@ -244,6 +269,12 @@ fn unicode_destinations_are_sent_percent_encoded() {
             Some("https://xn--bcher-kva.example/stra%C3%9Fe?q=%C3%A9")
         )
     );
+}
+
+#[test]
+fn a_unicode_home_url_is_sent_percent_encoded() {
+    let s =
+        Service::start(ServiceConfig::new().setting("home_url", json!("https://example.com/ä")));
     let r = s.get("/");
     assert_eq!(
         (r.status, r.header("location")),

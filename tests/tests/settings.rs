@@ -3,18 +3,12 @@
 //! bad guard allows nothing, a bad allow-list entry is dropped while the rest
 //! stand, URL settings obey the allow-list, and the admin API shows it all.
 
+use qr_edge_tests::admin::{api as admin, import, with_json};
 use qr_edge_tests::{Req, Service, ServiceConfig};
 use serde_json::{json, Value};
 
-const TOKEN: &str = "settings-test-token";
-
-fn admin(method: &str, path: &str) -> Req {
-    Req::new(method, path).header("authorization", &format!("Bearer {TOKEN}"))
-}
-
 fn links() -> ServiceConfig {
-    ServiceConfig::new()
-        .secret("admin_token", TOKEN)
+    qr_edge_tests::admin::config()
         .link(
             "go.example.com/spring26",
             r#"{"url":"https://example.com/spring"}"#,
@@ -26,53 +20,82 @@ fn links() -> ServiceConfig {
 }
 
 fn put_link(s: &Service, slug: &str, url: &str) -> qr_edge_tests::Reply {
-    s.send(
-        admin("PUT", &format!("/_api/v1/links/go.example.com/{slug}"))
-            .header("content-type", "application/json")
-            .body(json!({ "url": url }).to_string()),
-    )
+    s.send(with_json(
+        "PUT",
+        &format!("/_api/v1/links/go.example.com/{slug}"),
+        &json!({ "url": url }).to_string(),
+    ))
+}
+
+/// The links, with a `defaults` document that is not JSON. Which texts are
+/// unreadable documents (not JSON, not an object) is core's (settings.rs).
+fn unreadable_defaults() -> Service {
+    Service::start(links().settings_document("defaults", "not json"))
 }
 
 #[test]
 fn an_unreadable_defaults_document_fails_closed_for_every_domain() {
-    for bad in ["not json", "[1, 2]", "\"text\""] {
-        let s = Service::start(links().settings_document("defaults", bad));
-        for (host, target) in [("go.example.com", "/spring26"), ("qr.example.org", "/menu")] {
-            let r = s.send(Req::get(target).host(Some(host)));
-            assert_eq!(r.status, 503, "{bad:?} {host}{target}");
-            assert_eq!(r.header("retry-after"), Some("30"), "{bad:?}");
-            assert_eq!(r.header("location"), None);
-        }
-        assert_eq!(s.get("/spring26.svg").status, 503, "images fail closed too");
-        assert_eq!(s.get("/spring26+").status, 503, "and previews");
-        assert_eq!(s.get("/").status, 503, "and the home redirect");
-        assert_eq!(s.get("/_health").status, 200, "health touches no store");
-        let write = put_link(&s, "new", "https://example.com/new");
-        assert_eq!(
-            write.status,
-            503,
-            "admin writes fail closed: {}",
-            write.text()
-        );
-        s.wait_for_completed(7);
-        let scans = s.scans();
-        assert_eq!(
-            scans.len(),
-            3,
-            "a scan line for every redirect and preview request"
-        );
-        for scan in &scans {
-            assert_eq!(scan["outcome"], "unavailable");
-            assert_eq!(scan["status"], 503);
-            assert_eq!(scan["ip"], Value::Null, "ip_mode is unknown, so no IP");
-        }
-        assert!(
-            s.log()
-                .iter()
-                .any(|l| l.contains("settings document \"defaults\"")),
-            "the service log says why"
-        );
+    let s = unreadable_defaults();
+    for (host, target) in [("go.example.com", "/spring26"), ("qr.example.org", "/menu")] {
+        let r = s.send(Req::get(target).host(Some(host)));
+        assert_eq!(r.status, 503, "{host}{target}");
+        assert_eq!(r.header("retry-after"), Some("30"), "{host}{target}");
+        assert_eq!(r.header("location"), None, "{host}{target}");
     }
+}
+
+#[test]
+fn images_previews_and_the_home_redirect_fail_closed_too() {
+    let s = unreadable_defaults();
+    assert_eq!(s.get("/spring26.svg").status, 503, "images");
+    assert_eq!(s.get("/spring26+").status, 503, "previews");
+    assert_eq!(s.get("/").status, 503, "the home redirect");
+}
+
+#[test]
+fn health_touches_no_settings() {
+    assert_eq!(unreadable_defaults().get("/_health").status, 200);
+}
+
+#[test]
+fn admin_writes_fail_closed() {
+    let s = unreadable_defaults();
+    let write = put_link(&s, "new", "https://example.com/new");
+    assert_eq!(write.status, 503, "{}", write.text());
+}
+
+#[test]
+fn a_scan_with_unknown_settings_is_logged_unavailable_without_an_ip() {
+    let s = unreadable_defaults();
+    for target in ["/spring26", "/spring26+", "/spring26.svg", "/", "/_health"] {
+        s.get(target);
+    }
+    put_link(&s, "new", "https://example.com/new");
+    s.wait_for_completed(6);
+    let scans = s.scans();
+    assert_eq!(
+        scans.len(),
+        2,
+        "a scan line for every redirect and preview request, and no other"
+    );
+    for scan in &scans {
+        assert_eq!(scan["outcome"], "unavailable");
+        assert_eq!(scan["status"], 503);
+        assert_eq!(scan["ip"], Value::Null, "ip_mode is unknown, so no IP");
+    }
+}
+
+#[test]
+fn the_service_log_names_the_unreadable_document() {
+    let s = unreadable_defaults();
+    assert_eq!(s.get("/spring26").status, 503);
+    s.wait_for_completed(1);
+    assert!(
+        s.log()
+            .iter()
+            .any(|l| l.contains("settings document \"defaults\"")),
+        "the service log says why"
+    );
 }
 
 #[test]
@@ -204,16 +227,14 @@ fn admin_writes_need_an_allow_list_and_nothing_is_stored_without_one() {
     assert_eq!(refused.status, 409, "{}", refused.text());
     assert_eq!(refused.json()["field"], "destination_hosts");
     assert_eq!(s.get("/new").status, 404);
-    let import = s.send(
-        admin("POST", "/_api/v1/import")
-            .header("content-type", "application/x-ndjson")
-            .body(r#"{"domain":"go.example.com","slug":"bulk","url":"https://example.com/b"}"#),
-    );
-    assert_eq!(import.status, 200);
+    let imported = s.send(import(
+        r#"{"domain":"go.example.com","slug":"bulk","url":"https://example.com/b"}"#,
+    ));
+    assert_eq!(imported.status, 200);
     assert!(
-        import.text().contains("destination_hosts"),
+        imported.text().contains("destination_hosts"),
         "{}",
-        import.text()
+        imported.text()
     );
     assert_eq!(s.get("/bulk").status, 404);
     assert_eq!(

@@ -4,38 +4,12 @@
 //! (fixtures/devices.json). Every condition type, first match wins, all
 //! conditions must hold, the decision order, the sticky split and the bot flag.
 
-use qr_edge_tests::{ua, Reply, Req, Service, ServiceConfig};
+use jiff::{SignedDuration, Timestamp};
+use qr_edge_tests::agents::{self, *};
+use qr_edge_tests::{repo_root, scan, Reply, Req, Service, ServiceConfig};
 use serde_json::{json, Value};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 // ---- the world ----------------------------------------------------------
-
-/// User agents of fixtures/devices.json beyond the harness's own list.
-mod agent {
-    /// Samsung Galaxy Tab, Chrome (Fastly: tablet).
-    pub const GALAXY_TAB: &str = "Mozilla/5.0 (Linux; Android 13; SM-X710) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36";
-    /// iPadOS Safari in desktop mode: a Mac's user agent (Fastly: tablet).
-    pub const IPAD_DESKTOP_MODE: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15";
-    /// Chromebook.
-    pub const CHROMEBOOK: &str = "Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36";
-    /// Linux desktop, Firefox.
-    pub const LINUX: &str =
-        "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0";
-    /// Slack's link unfurler (Fastly: bot).
-    pub const SLACKBOT: &str = "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)";
-
-    // Not in fixtures/devices.json: Fastly has no answer, the user agent decides.
-    /// WhatsApp's link-preview fetcher.
-    pub const WHATSAPP: &str = "WhatsApp/2.23.20.0 A";
-    /// iMessage's link preview.
-    pub const IMESSAGE: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_11_1) AppleWebKit/601.2.4 (KHTML, like Gecko) Version/9.0.1 Safari/601.2.4 facebookexternalhit/1.1 Facebot Twitterbot/1.0";
-    /// A Cubot phone: a name ending in "bot" that is no crawler.
-    pub const CUBOT: &str = "Mozilla/5.0 (Linux; Android 10; CUBOT_X19) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36";
-    /// Windows 10 Mobile, which also claims Android.
-    pub const WINDOWS_PHONE: &str = "Mozilla/5.0 (Windows Phone 10.0; Android 6.0.1; Microsoft; Lumia 950) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/52.0.2743.116 Mobile Safari/537.36 Edge/15.15063";
-    /// An Android tablet Fastly does not know.
-    pub const UNKNOWN_ANDROID_TABLET: &str = "Mozilla/5.0 (Linux; Android 12; Lenovo TB-X606F) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36";
-}
 
 /// What fixtures/geo.json says about a loopback address, as the scan event shows it:
 /// country, region, city, continent, asn.
@@ -61,21 +35,6 @@ fn service(links: &[(&str, Value)]) -> Service {
         config = config.link(&format!("go.example.com/{slug}"), &record.to_string());
     }
     Service::start(config)
-}
-
-/// Sends one request and returns its reply with its scan event. Requests are
-/// sent one at a time and each waits for its own event, so events match requests.
-fn scan(s: &Service, req: Req) -> (Reply, Value) {
-    let before = s.scans().len();
-    let reply = s.send(req);
-    let scans = s.wait_for_scans(before + 1);
-    assert_eq!(
-        scans.len(),
-        before + 1,
-        "exactly one scan event per request; log:\n{}",
-        s.log().join("\n")
-    );
-    (reply, scans[before].clone())
 }
 
 /// `GET /{slug}` from `addr` with this user agent (none for `None`).
@@ -133,41 +92,33 @@ fn url(name: &str) -> String {
     format!("https://example.com/{name}")
 }
 
-/// RFC 3339 UTC for a Unix time in seconds (days-to-civil, proleptic Gregorian).
-fn rfc3339(unix_seconds: i64) -> String {
-    let (days, secs) = (
-        unix_seconds.div_euclid(86_400),
-        unix_seconds.rem_euclid(86_400),
-    );
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
-
-fn now_seconds() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+/// RFC 3339 UTC for now plus `seconds` (negative: in the past), written by
+/// `jiff`, a date library the service does not use.
+fn rfc3339_from_now(seconds: i64) -> String {
+    let at = Timestamp::now() + SignedDuration::from_secs(seconds);
+    // Whole seconds, as an owner writes a validity window.
+    Timestamp::from_second(at.as_second())
+        .expect("a time near now")
+        .to_string()
 }
 
 #[test]
-fn the_time_helper_writes_rfc3339() {
-    assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-    assert_eq!(rfc3339(1_772_323_200), "2026-03-01T00:00:00Z");
-    assert_eq!(rfc3339(951_782_400 + 3_661), "2000-02-29T01:01:01Z");
+fn the_agents_module_matches_the_device_fixture() {
+    let fixture = std::fs::read_to_string(repo_root().join("fixtures/devices.json"))
+        .expect("fixtures/devices.json");
+    let fixture: serde_json::Map<String, Value> =
+        serde_json::from_str(&fixture).expect("a JSON object");
+    let mut known: Vec<&str> = fixture.keys().map(String::as_str).collect();
+    let mut listed = agents::IN_DEVICE_FIXTURE.to_vec();
+    known.sort_unstable();
+    listed.sort_unstable();
+    assert_eq!(
+        listed, known,
+        "agents::IN_DEVICE_FIXTURE is the fixture's keys"
+    );
+    for agent in agents::NOT_IN_DEVICE_FIXTURE {
+        assert!(!fixture.contains_key(agent), "{agent} is in the fixture");
+    }
 }
 
 // ---- one test per condition type ------------------------------------------
@@ -184,7 +135,7 @@ fn country_condition_uses_fastly_geolocation() {
         ("127.0.0.3", url("default"), "default"),
         ("127.0.0.1", url("default"), "default"),
     ] {
-        let (reply, event) = scan(&s, get("c", addr, Some(ua::IPHONE)));
+        let (reply, event) = scan(&s, get("c", addr, Some(IPHONE)));
         assert_redirect(&reply, &event, &dest, rule);
         assert_visitor(&event, addr, "mobile", "ios", false, None);
     }
@@ -205,7 +156,7 @@ fn continent_condition_uses_fastly_geolocation() {
         ("127.0.0.1", url("default"), "default"),
         ("127.0.0.2", url("default"), "default"),
     ] {
-        let (reply, event) = scan(&s, get("c", addr, Some(ua::WINDOWS)));
+        let (reply, event) = scan(&s, get("c", addr, Some(WINDOWS)));
         assert_redirect(&reply, &event, &dest, rule);
         assert_visitor(&event, addr, "desktop", "windows", false, None);
     }
@@ -229,7 +180,7 @@ fn region_condition_matches_cc_rr() {
         ("127.0.0.2", url("default"), "default"),
         ("127.0.0.5", url("default"), "default"),
     ] {
-        let (reply, event) = scan(&s, get("r", addr, Some(ua::MAC)));
+        let (reply, event) = scan(&s, get("r", addr, Some(MAC)));
         assert_redirect(&reply, &event, &dest, rule);
         assert_visitor(&event, addr, "desktop", "macos", false, None);
     }
@@ -245,10 +196,10 @@ fn an_address_without_geolocation_matches_no_geo_condition_and_logs_nulls() {
             ("region", json!({"region": ["US-CA"]})),
         ]),
     )]);
-    let (reply, event) = scan(&s, get("g", "127.0.0.9", Some(ua::PIXEL)));
+    let (reply, event) = scan(&s, get("g", "127.0.0.9", Some(PIXEL)));
     assert_redirect(&reply, &event, &url("default"), "default");
     assert_visitor(&event, "127.0.0.9", "mobile", "android", false, None);
-    let (reply, event) = scan(&s, get("g", "127.0.0.1", Some(ua::PIXEL)));
+    let (reply, event) = scan(&s, get("g", "127.0.0.1", Some(PIXEL)));
     assert_redirect(&reply, &event, &url("country"), "rule:0");
 }
 
@@ -267,17 +218,17 @@ fn os_condition_for_real_user_agents() {
         ]),
     )]);
     for (user_agent, os, device, rule) in [
-        (ua::IPHONE, "ios", "mobile", "rule:0"),
-        (ua::IPAD, "ios", "tablet", "rule:0"),
-        (agent::IPAD_DESKTOP_MODE, "ios", "tablet", "rule:0"),
-        (ua::PIXEL, "android", "mobile", "rule:1"),
-        (agent::GALAXY_TAB, "android", "tablet", "rule:1"),
-        (ua::WINDOWS, "windows", "desktop", "rule:2"),
-        (ua::MAC, "macos", "desktop", "rule:3"),
-        (agent::LINUX, "linux", "desktop", "rule:4"),
-        (agent::CHROMEBOOK, "chromeos", "desktop", "rule:5"),
-        (agent::WINDOWS_PHONE, "other", "mobile", "rule:6"),
-        (ua::GOOGLEBOT, "other", "bot", "rule:6"),
+        (IPHONE, "ios", "mobile", "rule:0"),
+        (IPAD, "ios", "tablet", "rule:0"),
+        (IPAD_DESKTOP_MODE, "ios", "tablet", "rule:0"),
+        (PIXEL, "android", "mobile", "rule:1"),
+        (GALAXY_TAB, "android", "tablet", "rule:1"),
+        (WINDOWS, "windows", "desktop", "rule:2"),
+        (MAC, "macos", "desktop", "rule:3"),
+        (LINUX, "linux", "desktop", "rule:4"),
+        (CHROMEBOOK, "chromeos", "desktop", "rule:5"),
+        (WINDOWS_PHONE, "other", "mobile", "rule:6"),
+        (GOOGLEBOT, "other", "bot", "rule:6"),
     ] {
         let (reply, event) = scan(&s, get("o", "127.0.0.2", Some(user_agent)));
         assert_redirect(&reply, &event, &url(os), rule);
@@ -302,24 +253,24 @@ fn device_condition_mobile_tablet_desktop_bot() {
     )]);
     for (user_agent, device, os, rule) in [
         // From Fastly's device detection.
-        (ua::IPHONE, "mobile", "ios", "rule:0"),
-        (ua::PIXEL, "mobile", "android", "rule:0"),
-        (ua::IPAD, "tablet", "ios", "rule:1"),
-        (agent::GALAXY_TAB, "tablet", "android", "rule:1"),
-        (agent::IPAD_DESKTOP_MODE, "tablet", "ios", "rule:1"),
-        (ua::WINDOWS, "desktop", "windows", "rule:2"),
-        (ua::MAC, "desktop", "macos", "rule:2"),
-        (agent::CHROMEBOOK, "desktop", "chromeos", "rule:2"),
-        (agent::LINUX, "desktop", "linux", "rule:2"),
-        (ua::GOOGLEBOT, "bot", "other", "rule:3"),
-        (ua::FACEBOOK, "bot", "other", "rule:3"),
-        (agent::SLACKBOT, "bot", "other", "rule:3"),
+        (IPHONE, "mobile", "ios", "rule:0"),
+        (PIXEL, "mobile", "android", "rule:0"),
+        (IPAD, "tablet", "ios", "rule:1"),
+        (GALAXY_TAB, "tablet", "android", "rule:1"),
+        (IPAD_DESKTOP_MODE, "tablet", "ios", "rule:1"),
+        (WINDOWS, "desktop", "windows", "rule:2"),
+        (MAC, "desktop", "macos", "rule:2"),
+        (CHROMEBOOK, "desktop", "chromeos", "rule:2"),
+        (LINUX, "desktop", "linux", "rule:2"),
+        (GOOGLEBOT, "bot", "other", "rule:3"),
+        (FACEBOOK, "bot", "other", "rule:3"),
+        (SLACKBOT, "bot", "other", "rule:3"),
         // Fastly has no answer: the user agent decides.
-        (agent::CUBOT, "mobile", "android", "rule:0"),
-        (agent::WINDOWS_PHONE, "mobile", "other", "rule:0"),
-        (agent::UNKNOWN_ANDROID_TABLET, "tablet", "android", "rule:1"),
-        (agent::WHATSAPP, "bot", "other", "rule:3"),
-        (agent::IMESSAGE, "bot", "macos", "rule:3"),
+        (CUBOT, "mobile", "android", "rule:0"),
+        (WINDOWS_PHONE, "mobile", "other", "rule:0"),
+        (UNKNOWN_ANDROID_TABLET, "tablet", "android", "rule:1"),
+        (WHATSAPP, "bot", "other", "rule:3"),
+        (IMESSAGE, "bot", "macos", "rule:3"),
     ] {
         let (reply, event) = scan(&s, get("d", "127.0.0.3", Some(user_agent)));
         assert_redirect(&reply, &event, &url(device), rule);
@@ -330,6 +281,9 @@ fn device_condition_mobile_tablet_desktop_bot() {
     assert_visitor(&event, "127.0.0.3", "unknown", "other", false, None);
 }
 
+/// Wiring only: the request's `Accept-Language` reaches the language
+/// condition and the scan event. How a header is read (q-values, wildcards,
+/// junk) is core's, in `preferred_language`'s tests.
 #[test]
 fn language_condition_uses_the_most_preferred_accept_language_entry() {
     let s = service(&[(
@@ -340,41 +294,16 @@ fn language_condition_uses_the_most_preferred_accept_language_entry() {
         ]),
     )]);
     for (header, dest, rule, lang) in [
-        (
-            Some("fr-CH, fr;q=0.9, en;q=0.8, de;q=0.7, *;q=0.5"),
-            url("fr"),
-            "rule:0",
-            Some("fr"),
-        ),
+        // Not the first entry: the most preferred one.
         (
             Some("en;q=0.5, de-AT;q=0.9, fr;q=0.1"),
             url("de"),
             "rule:1",
             Some("de"),
         ),
-        (
-            Some("en-US,en;q=0.9,fr;q=0.8"),
-            url("default"),
-            "default",
-            Some("en"),
-        ),
-        (Some("*, DE;q=0.3"), url("de"), "rule:1", Some("de")),
-        (
-            Some("fr;q=0, es;q=0.2"),
-            url("default"),
-            "default",
-            Some("es"),
-        ),
-        (
-            Some("fr;q=abc, ;;, en_GB;q=0.7"),
-            url("default"),
-            "default",
-            Some("en"),
-        ),
-        (Some(",,;q=x,*"), url("default"), "default", None),
         (None, url("default"), "default", None),
     ] {
-        let mut req = get("l", "127.0.0.2", Some(ua::PIXEL));
+        let mut req = get("l", "127.0.0.2", Some(PIXEL));
         if let Some(header) = header {
             req = req.header("accept-language", header);
         }
@@ -386,8 +315,7 @@ fn language_condition_uses_the_most_preferred_accept_language_entry() {
 
 #[test]
 fn after_and_before_use_the_request_clock() {
-    let now = now_seconds();
-    let (hour_ago, in_an_hour) = (rfc3339(now - 3_600), rfc3339(now + 3_600));
+    let (hour_ago, in_an_hour) = (rfc3339_from_now(-3_600), rfc3339_from_now(3_600));
     let s = service(&[
         (
             "t",
@@ -412,7 +340,7 @@ fn after_and_before_use_the_request_clock() {
         ("later", url("default"), "default"),
         ("ended", url("default"), "default"),
     ] {
-        let (reply, event) = scan(&s, get(slug, "127.0.0.4", Some(ua::IPHONE)));
+        let (reply, event) = scan(&s, get(slug, "127.0.0.4", Some(IPHONE)));
         assert_redirect(&reply, &event, &dest, rule);
         assert_visitor(&event, "127.0.0.4", "mobile", "ios", false, None);
     }
@@ -439,7 +367,7 @@ fn query_condition_matches_the_scan_parameters() {
     ] {
         let req = Req::get(&format!("/q{query}"))
             .from("127.0.0.5")
-            .header("user-agent", ua::WINDOWS);
+            .header("user-agent", WINDOWS);
         let (reply, event) = scan(&s, req);
         assert_redirect(&reply, &event, &dest, rule);
         assert_visitor(&event, "127.0.0.5", "desktop", "windows", false, None);
@@ -461,12 +389,12 @@ fn the_first_rule_that_holds_wins() {
     )]);
     for (addr, user_agent, dest, rule, device, os) in [
         // Rules 1, 2 and 3 all hold: rule 1 decides.
-        ("127.0.0.2", ua::IPHONE, "ios", "rule:1", "mobile", "ios"),
+        ("127.0.0.2", IPHONE, "ios", "rule:1", "mobile", "ios"),
         // Every rule holds: rule 0 decides.
-        ("127.0.0.1", ua::IPHONE, "us", "rule:0", "mobile", "ios"),
+        ("127.0.0.1", IPHONE, "us", "rule:0", "mobile", "ios"),
         (
             "127.0.0.2",
-            ua::WINDOWS,
+            WINDOWS,
             "europe",
             "rule:2",
             "desktop",
@@ -474,7 +402,7 @@ fn the_first_rule_that_holds_wins() {
         ),
         (
             "127.0.0.4",
-            ua::WINDOWS,
+            WINDOWS,
             "anyone",
             "rule:3",
             "desktop",
@@ -497,13 +425,13 @@ fn every_condition_of_a_rule_must_hold() {
             .header("user-agent", user_agent)
             .header("accept-language", lang)
     };
-    let (reply, event) = scan(&s, req("127.0.0.3", ua::IPHONE, "fr-FR", "?src=print"));
+    let (reply, event) = scan(&s, req("127.0.0.3", IPHONE, "fr-FR", "?src=print"));
     assert_redirect(&reply, &event, &url("fr-mobile"), "rule:0");
     assert_visitor(&event, "127.0.0.3", "mobile", "ios", false, Some("fr"));
     for (addr, user_agent, lang, query, device, os, logged_lang) in [
         (
             "127.0.0.2",
-            ua::IPHONE,
+            IPHONE,
             "fr-FR",
             "?src=print",
             "mobile",
@@ -512,7 +440,7 @@ fn every_condition_of_a_rule_must_hold() {
         ), // country fails
         (
             "127.0.0.3",
-            ua::WINDOWS,
+            WINDOWS,
             "fr-FR",
             "?src=print",
             "desktop",
@@ -521,7 +449,7 @@ fn every_condition_of_a_rule_must_hold() {
         ), // device fails
         (
             "127.0.0.3",
-            ua::IPHONE,
+            IPHONE,
             "en-GB",
             "?src=print",
             "mobile",
@@ -530,7 +458,7 @@ fn every_condition_of_a_rule_must_hold() {
         ), // language fails
         (
             "127.0.0.3",
-            ua::IPHONE,
+            IPHONE,
             "fr-FR",
             "?src=web",
             "mobile",
@@ -558,8 +486,8 @@ fn an_empty_when_always_holds() {
         ),
     ]);
     for (addr, user_agent) in [
-        ("127.0.0.1", ua::IPHONE),
-        ("127.0.0.4", ua::GOOGLEBOT),
+        ("127.0.0.1", IPHONE),
+        ("127.0.0.4", GOOGLEBOT),
         ("127.0.0.9", ""),
     ] {
         for slug in ["e", "n"] {
@@ -582,7 +510,7 @@ fn disabled_beats_the_window_rules_and_split() {
             "split": [{"url": url("a"), "weight": 1}],
         }),
     )]);
-    let (reply, event) = scan(&s, get("off", "127.0.0.2", Some(ua::IPHONE)));
+    let (reply, event) = scan(&s, get("off", "127.0.0.2", Some(IPHONE)));
     assert_eq!(reply.status, 410);
     assert!(reply.header("location").is_none());
     assert_eq!(
@@ -604,7 +532,6 @@ fn disabled_beats_the_window_rules_and_split() {
 
 #[test]
 fn the_validity_window_beats_rules_and_split() {
-    let now = now_seconds();
     let targeted = |window: Value| {
         let mut record = json!({
             "url": url("default"),
@@ -620,18 +547,20 @@ fn the_validity_window_beats_rules_and_split() {
     let s = service(&[
         (
             "ended",
-            targeted(json!({"valid_until": rfc3339(now - 60), "expired_url": url("ended")})),
+            targeted(json!({"valid_until": rfc3339_from_now(-60), "expired_url": url("ended")})),
         ),
         (
             "soon",
-            targeted(json!({"valid_from": rfc3339(now + 3_600)})),
+            targeted(json!({"valid_from": rfc3339_from_now(3_600)})),
         ),
         (
             "open",
-            targeted(json!({"valid_from": rfc3339(now - 60), "valid_until": rfc3339(now + 3_600)})),
+            targeted(
+                json!({"valid_from": rfc3339_from_now(-60), "valid_until": rfc3339_from_now(3_600)}),
+            ),
         ),
     ]);
-    let (reply, event) = scan(&s, get("ended", "127.0.0.6", Some(ua::PIXEL)));
+    let (reply, event) = scan(&s, get("ended", "127.0.0.6", Some(PIXEL)));
     assert_eq!(
         (reply.status, reply.header("location")),
         (302, Some(url("ended").as_str()))
@@ -641,30 +570,40 @@ fn the_validity_window_beats_rules_and_split() {
         (&json!("expired"), &json!(url("ended")), &json!("expired"))
     );
     assert_visitor(&event, "127.0.0.6", "mobile", "android", false, None);
-    let (reply, event) = scan(&s, get("soon", "127.0.0.6", Some(ua::PIXEL)));
+    let (reply, event) = scan(&s, get("soon", "127.0.0.6", Some(PIXEL)));
     assert_eq!((reply.status, reply.header("location")), (410, None));
     assert_eq!(
         (&event["outcome"], &event["status"], &event["rule"]),
         (&json!("expired"), &json!(410), &json!("expired"))
     );
-    let (reply, event) = scan(&s, get("open", "127.0.0.6", Some(ua::PIXEL)));
+    let (reply, event) = scan(&s, get("open", "127.0.0.6", Some(PIXEL)));
     assert_redirect(&reply, &event, &url("everyone"), "rule:0");
 }
 
-#[test]
-fn rules_beat_the_split_and_the_split_beats_the_default() {
-    let s = service(&[(
+/// `ab`: a rule for Germany, a 50/50 split and a default.
+fn rule_split_and_default() -> Service {
+    service(&[(
         "ab",
         json!({
             "url": url("default"), "forward_query": false,
             "rules": [{"when": {"country": ["DE"]}, "url": url("de")}],
             "split": [{"url": url("a"), "weight": 1}, {"url": url("b"), "weight": 1}],
         }),
-    )]);
-    let (reply, event) = scan(&s, get("ab", "127.0.0.2", Some(ua::IPHONE)));
+    )])
+}
+
+#[test]
+fn a_rule_that_holds_beats_the_split() {
+    let s = rule_split_and_default();
+    let (reply, event) = scan(&s, get("ab", "127.0.0.2", Some(IPHONE)));
     assert_redirect(&reply, &event, &url("de"), "rule:0");
+}
+
+#[test]
+fn when_no_rule_holds_the_split_beats_the_default() {
+    let s = rule_split_and_default();
     for addr in ["127.0.0.1", "127.0.0.3", "127.0.0.4", "127.0.0.5"] {
-        let (reply, event) = scan(&s, get("ab", addr, Some(ua::IPHONE)));
+        let (reply, event) = scan(&s, get("ab", addr, Some(IPHONE)));
         let rule = event["rule"].as_str().unwrap_or_default().to_owned();
         let dest = match rule.as_str() {
             "split:0" => url("a"),
@@ -674,11 +613,15 @@ fn rules_beat_the_split_and_the_split_beats_the_default() {
         assert_redirect(&reply, &event, &dest, &rule);
         assert_visitor(&event, addr, "mobile", "ios", false, None);
     }
+}
+
+#[test]
+fn with_no_split_a_scan_no_rule_holds_for_goes_to_the_default() {
     let s = service(&[(
         "plain",
         json!({"url": url("default"), "rules": [{"when": {"country": ["DE"]}, "url": url("de")}]}),
     )]);
-    let (reply, event) = scan(&s, get("plain", "127.0.0.3", Some(ua::IPHONE)));
+    let (reply, event) = scan(&s, get("plain", "127.0.0.3", Some(IPHONE)));
     assert_redirect(&reply, &event, &url("default"), "default");
 }
 
@@ -716,7 +659,7 @@ fn visitors() -> Vec<(String, &'static str)> {
         "127.0.1.7",
         "127.0.1.8",
     ];
-    let agents = [ua::IPHONE, ua::PIXEL, ua::WINDOWS, ua::MAC];
+    let agents = [IPHONE, PIXEL, WINDOWS, MAC];
     addresses
         .iter()
         .flat_map(|a| agents.iter().map(move |u| (a.to_string(), *u)))
@@ -789,11 +732,11 @@ fn a_100_0_split_always_takes_the_first_arm() {
 fn crawlers_and_link_previews_are_bots_and_still_redirected() {
     let s = service(&[("b", json!({"url": url("spring")}))]);
     for (user_agent, os) in [
-        (ua::GOOGLEBOT, "other"),
-        (ua::FACEBOOK, "other"),
-        (agent::SLACKBOT, "other"),
-        (agent::WHATSAPP, "other"),
-        (agent::IMESSAGE, "macos"),
+        (GOOGLEBOT, "other"),
+        (FACEBOOK, "other"),
+        (SLACKBOT, "other"),
+        (WHATSAPP, "other"),
+        (IMESSAGE, "macos"),
     ] {
         let (reply, event) = scan(&s, get("b", "127.0.0.1", Some(user_agent)));
         assert_redirect(&reply, &event, &url("spring"), "default");
@@ -807,7 +750,7 @@ fn head_requests_are_bots_and_still_redirected() {
     let s = service(&[("b", json!({"url": url("spring")}))]);
     let req = Req::new("HEAD", "/b")
         .from("127.0.0.2")
-        .header("user-agent", ua::IPHONE)
+        .header("user-agent", IPHONE)
         .header("accept-language", "de-DE");
     let (reply, event) = scan(&s, req);
     assert_redirect(&reply, &event, &url("spring"), "default");
@@ -821,9 +764,9 @@ fn head_requests_are_bots_and_still_redirected() {
 fn people_are_not_bots() {
     let s = service(&[("b", json!({"url": url("spring")}))]);
     for (user_agent, device, os) in [
-        (ua::IPHONE, "mobile", "ios"),
-        (ua::WINDOWS, "desktop", "windows"),
-        (agent::CUBOT, "mobile", "android"),
+        (IPHONE, "mobile", "ios"),
+        (WINDOWS, "desktop", "windows"),
+        (CUBOT, "mobile", "android"),
     ] {
         let (reply, event) = scan(&s, get("b", "127.0.0.5", Some(user_agent)));
         assert_redirect(&reply, &event, &url("spring"), "default");

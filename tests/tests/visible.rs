@@ -4,13 +4,13 @@
 //! slow read at the real origin (docs/resilience.md: KV, then origin) against a
 //! real admin write, under the real Viceroy core cache.
 
-use qr_edge_tests::{Behaviour, Origin, Reply, Req, Service, ServiceConfig};
+use qr_edge_tests::admin::with_json;
+use qr_edge_tests::{Behaviour, Origin, Reply, Service};
 use serde_json::json;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-const TOKEN: &str = "t0k3n";
 const KEY: &str = "go.example.com/promo";
 const OLD: &str = r#"{"url":"https://example.com/old"}"#;
 const OLD_URL: &str = "https://example.com/old";
@@ -28,9 +28,8 @@ fn service(cache_ttl: u64, stale_while_revalidate: u64) -> (Service, Origin) {
     let origin = Origin::start();
     origin.put(KEY, OLD);
     origin.set(Behaviour::Delay(SLOW_READ));
-    let mut config = ServiceConfig::new()
+    let mut config = qr_edge_tests::admin::config()
         .origin(&origin.url())
-        .secret("admin_token", TOKEN)
         .setting("destination_hosts", json!(["*"]))
         .setting("cache_ttl", json!(cache_ttl))
         .setting("stale_while_revalidate", json!(stale_while_revalidate));
@@ -40,22 +39,16 @@ fn service(cache_ttl: u64, stale_while_revalidate: u64) -> (Service, Origin) {
 
 /// `PUT` of the link, as the admin API takes it.
 fn put(s: &Service, record: serde_json::Value) -> Reply {
-    s.send(
-        Req::new("PUT", &format!("/_api/v1/links/{KEY}"))
-            .header("authorization", &format!("Bearer {TOKEN}"))
-            .header("content-type", "application/json")
-            .body(record.to_string()),
-    )
+    s.send(with_json(
+        "PUT",
+        &format!("/_api/v1/links/{KEY}"),
+        &record.to_string(),
+    ))
 }
 
 /// One scan: status, `Location`, `x-qr-cache`.
 fn scan(s: &Service) -> (u16, Option<String>, Option<String>) {
-    let r = s.get("/promo");
-    (
-        r.status,
-        r.header("location").map(str::to_owned),
-        r.header("x-qr-cache").map(str::to_owned),
-    )
+    s.get("/promo").redirect()
 }
 
 /// Waits until the origin has received `n` link requests: a read is in flight.
