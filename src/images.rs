@@ -4,11 +4,14 @@
 //! and sends it. Images are not scans: they never write a `scans` line.
 
 use crate::handler::Handled;
+use crate::image_cache::drawn;
 use crate::lookup::{resolve, LinkKey};
 use crate::responses::{mark_cache, reply, Rejection};
 use fastly::http::{Method, StatusCode};
 use fastly::{Request, Response};
-use qr_edge_core::answer::{image, ImageReply, ImageRequest, IMAGE_CACHE_CONTROL};
+use qr_edge_core::answer::{
+    self, image, image_cache_key, ImageReply, ImageRequest, IMAGE_CACHE_CONTROL,
+};
 use qr_edge_core::qr::{ImageFormat, QrOptions};
 
 /// The answer to an image request. Parameters are checked first: a bad one is
@@ -32,27 +35,36 @@ pub fn respond(req: &Request, key: &LinkKey, format: ImageFormat) -> Handled {
     };
     let response = match image(&request, resolution.found(), resolution.cache) {
         ImageReply::Image {
-            status,
             etag,
             content_type,
-            body,
+            draw,
             cache,
         } => {
-            let mut response =
-                Response::from_status(StatusCode::from_u16(status).unwrap_or(StatusCode::OK))
-                    .with_header("etag", etag)
-                    .with_header("cache-control", IMAGE_CACHE_CONTROL);
-            if let Some(content_type) = content_type {
-                response.set_header("content-type", content_type);
-            }
-            if let Some(body) = body {
-                response.set_body(body);
+            let mut response = Response::from_status(StatusCode::OK)
+                .with_header("etag", &etag)
+                .with_header("cache-control", IMAGE_CACHE_CONTROL)
+                .with_header("content-type", content_type);
+            if draw {
+                let image_key = image_cache_key(&request, &etag);
+                match drawn(key, &image_key, || answer::draw(&request)) {
+                    Ok((bytes, kept)) => {
+                        response.set_header("x-qr-image-cache", kept.header_value());
+                        response.set_body(bytes);
+                    }
+                    Err(e) => return Rejection::ImageTooLarge(e.to_string()).into(),
+                }
             }
             mark_cache(&mut response, cache);
             response
         }
+        ImageReply::NotModified { etag, cache } => {
+            let mut response = Response::from_status(StatusCode::NOT_MODIFIED)
+                .with_header("etag", etag)
+                .with_header("cache-control", IMAGE_CACHE_CONTROL);
+            mark_cache(&mut response, cache);
+            response
+        }
         ImageReply::Page(plan) => reply(plan),
-        ImageReply::TooLarge(e) => Rejection::ImageTooLarge(e).into_response(),
     };
     Handled {
         refresh: resolution.refresh,

@@ -296,7 +296,7 @@ fn store(key: &LinkKey, txn: Transaction, link: &Link) {
 }
 
 /// Writes a cache entry's body into the writer an insert handed out, and finishes it.
-fn write_entry(
+pub fn write_entry(
     writer: Result<fastly::http::body::StreamingBody, core::CacheError>,
     body: &[u8],
 ) -> Result<(), String> {

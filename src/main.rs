@@ -10,6 +10,7 @@ mod client;
 mod config;
 mod diagnostics;
 mod handler;
+mod image_cache;
 mod images;
 mod lookup;
 mod resources;

@@ -10,7 +10,7 @@ use crate::freshness::{CacheState, Source};
 use crate::pages;
 use crate::path::short_url;
 use crate::privacy::IpMode;
-use crate::qr::{content_type, etag, render, short_url_text, ImageFormat, QrOptions};
+use crate::qr::{content_type, etag, render, short_url_text, ImageFormat, QrError, QrOptions};
 use crate::record::LinkRecord;
 use crate::reply::Reply;
 use crate::scan_event::ScanEvent;
@@ -189,25 +189,28 @@ pub struct ImageRequest<'a> {
 /// The answer to an image request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ImageReply {
-    /// 200 with the image (no body for `HEAD`), or 304 when the client's
-    /// `If-None-Match` already names it (RFC 9110 §15.4.5: a 304 repeats
-    /// `ETag` and `Cache-Control` and has no body).
+    /// 200 with the image. `draw` says whether its bytes are needed (not for
+    /// `HEAD`): [`draw`] makes them, or the cache keeps them under [`image_cache_key`].
     Image {
-        /// 200 or 304.
-        status: u16,
+        /// The image's `ETag`: one per short URL, format and options.
+        etag: String,
+        /// `Content-Type`.
+        content_type: &'static str,
+        /// Whether to send the bytes.
+        draw: bool,
+        /// `x-qr-cache` (of the link's lookup).
+        cache: CacheState,
+    },
+    /// 304: the client's `If-None-Match` already names the image (RFC 9110
+    /// §15.4.5: a 304 repeats `ETag` and `Cache-Control` and has no body).
+    NotModified {
         /// The image's `ETag`.
         etag: String,
-        /// `Content-Type` (not sent on a 304).
-        content_type: Option<&'static str>,
-        /// The image; `None` for `HEAD` and 304.
-        body: Option<Vec<u8>>,
         /// `x-qr-cache`.
         cache: CacheState,
     },
     /// A page instead of an image (unknown or unresolvable link).
     Page(Reply),
-    /// The short URL does not fit a QR symbol (cannot happen for valid hosts and slugs).
-    TooLarge(String),
 }
 
 /// The image of a link.
@@ -227,36 +230,51 @@ pub fn image(request: &ImageRequest<'_>, found: Found<'_>, cache: CacheState) ->
             return ImageReply::Page(Reply::for_decision(&decide::unavailable(None), cache))
         }
     }
-    let text = short_url_text(request.domain, request.slug);
-    let tag = etag(&text, request.format, request.options);
+    let tag = image_etag(request);
     let not_modified = request
         .if_none_match
         .iter()
         .any(|header| TagSet::parse(header).matches_weak(&tag));
     if not_modified {
-        return ImageReply::Image {
-            status: 304,
-            etag: tag,
-            content_type: None,
-            body: None,
-            cache,
-        };
+        return ImageReply::NotModified { etag: tag, cache };
     }
-    let body = if request.head {
-        None
-    } else {
-        match render(&text, request.format, request.options) {
-            Ok(bytes) => Some(bytes),
-            Err(e) => return ImageReply::TooLarge(e.to_string()),
-        }
-    };
     ImageReply::Image {
-        status: 200,
         etag: tag,
-        content_type: Some(content_type(request.format)),
-        body,
+        content_type: content_type(request.format),
+        draw: !request.head,
         cache,
     }
+}
+
+fn image_etag(request: &ImageRequest<'_>) -> String {
+    etag(
+        &short_url_text(request.domain, request.slug),
+        request.format,
+        request.options,
+    )
+}
+
+/// The image's bytes: the code of `https://{DOMAIN}/{SLUG}` drawn with the
+/// request's options. Fails only when the short URL does not fit a QR symbol
+/// (cannot happen for valid hosts and slugs).
+pub fn draw(request: &ImageRequest<'_>) -> Result<Vec<u8>, QrError> {
+    render(
+        &short_url_text(request.domain, request.slug),
+        request.format,
+        request.options,
+    )
+}
+
+/// Where a drawn image is kept in the edge cache: one entry per link and
+/// `ETag` (renderer version, short URL, format and options), so a repeated
+/// request is not drawn again.
+pub fn image_cache_key(request: &ImageRequest<'_>, etag: &str) -> String {
+    format!(
+        "qr/{}/{}/{}",
+        request.domain,
+        request.slug,
+        etag.trim_matches('"')
+    )
 }
 
 #[cfg(test)]
@@ -403,26 +421,31 @@ mod tests {
             head: false,
         };
         let ImageReply::Image {
-            status: 200,
-            etag,
-            body: Some(svg),
-            ..
+            etag, draw: true, ..
         } = image(&req, Found::Record(&link), CacheState::Hit)
         else {
             panic!("a disabled link still has its code")
         };
+        let svg = draw(&req).unwrap();
         assert!(svg.starts_with(b"<svg") || svg.starts_with(b"<?xml"));
-        let conditions = [etag.clone()];
-        req.if_none_match = &conditions;
+        assert_eq!(
+            image_cache_key(&req, &etag),
+            format!("qr/go.example.com/spring26/{}", etag.trim_matches('"'))
+        );
+        req.head = true;
         assert!(matches!(
             image(&req, Found::Record(&link), CacheState::Hit),
-            ImageReply::Image {
-                status: 304,
-                body: None,
-                content_type: None,
-                ..
-            }
+            ImageReply::Image { draw: false, .. }
         ));
+        let conditions = [etag.clone()];
+        req.if_none_match = &conditions;
+        assert_eq!(
+            image(&req, Found::Record(&link), CacheState::Hit),
+            ImageReply::NotModified {
+                etag,
+                cache: CacheState::Hit
+            }
+        );
         let ImageReply::Page(missing) = image(&req, Found::NotFound, CacheState::Miss) else {
             panic!("a page")
         };

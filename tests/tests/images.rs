@@ -677,3 +677,66 @@ fn disabled_and_expired_links_still_have_their_code() {
         assert_eq!(decode(&svg_pixels(&r.body, 6), 24, hex("ffffff")).text, url);
     }
 }
+
+#[test]
+fn a_repeated_image_comes_from_the_edge_cache_with_the_same_bytes() {
+    let s = service();
+    let first = png(&s, "/spring26.png?size=1024");
+    assert_eq!(first.header("x-qr-image-cache"), Some("MISS"));
+    let again = png(&s, "/spring26.png?size=1024");
+    assert_eq!(again.header("x-qr-image-cache"), Some("HIT"));
+    assert_eq!(
+        (again.header("etag"), &again.body),
+        (first.header("etag"), &first.body)
+    );
+    // Other options are another image, drawn on its own.
+    let other = png(&s, "/spring26.png?size=512");
+    assert_eq!(other.header("x-qr-image-cache"), Some("MISS"));
+    // Another link's image is never served from this one's entry.
+    let a = png(&s, "/a.png?size=1024");
+    assert_eq!(a.header("x-qr-image-cache"), Some("MISS"));
+    assert_ne!(a.body, first.body);
+}
+
+#[test]
+fn an_admin_write_of_the_link_purges_its_cached_images() {
+    use qr_edge_tests::admin;
+    let s = service_with(admin::config().setting("destination_hosts", json!(["example.com"])));
+    let target = "/spring26.svg?ecc=H";
+    svg(&s, target);
+    assert_eq!(svg(&s, target).header("x-qr-image-cache"), Some("HIT"));
+    let put = s.send(admin::with_json(
+        "PUT",
+        "/_api/v1/links/go.example.com/spring26",
+        r#"{"url":"https://example.com/summer"}"#,
+    ));
+    assert_eq!(put.status, 200, "{}", put.text());
+    assert_eq!(svg(&s, target).header("x-qr-image-cache"), Some("MISS"));
+    // Deleted, the link has no image, cached or not.
+    let delete = s.send(admin::api(
+        "DELETE",
+        "/_api/v1/links/go.example.com/spring26",
+    ));
+    assert_eq!(delete.status, 204, "{}", delete.text());
+    assert_eq!(s.get(target).status, 404);
+}
+
+#[test]
+fn head_and_revalidation_draw_nothing_and_cache_nothing() {
+    let s = service();
+    let target = "/spring26.png?size=2048";
+    assert_eq!(
+        s.send(Req::new("HEAD", target)).header("x-qr-image-cache"),
+        None
+    );
+    let tag = s
+        .send(Req::new("HEAD", target))
+        .header("etag")
+        .map(str::to_owned);
+    let revalidated =
+        s.send(Req::get(target).header("if-none-match", tag.as_deref().unwrap_or("")));
+    assert_eq!(revalidated.status, 304);
+    assert_eq!(revalidated.header("x-qr-image-cache"), None);
+    // Nothing was drawn above, so the first GET draws.
+    assert_eq!(png(&s, target).header("x-qr-image-cache"), Some("MISS"));
+}
