@@ -531,6 +531,12 @@ mod tests {
     fn accept_language_picks_the_most_preferred() {
         for (header, expected) in [
             ("fr-CH, fr;q=0.9, en;q=0.8, de;q=0.7, *;q=0.5", Some("fr")),
+            ("en;q=0.5, de-AT;q=0.9, fr;q=0.1", Some("de")),
+            ("en-US,en;q=0.9,fr;q=0.8", Some("en")),
+            ("*, DE;q=0.3", Some("de")),
+            ("fr;q=0, es;q=0.2", Some("es")),
+            ("fr;q=abc, ;;, en_GB;q=0.7", Some("en")),
+            (",,;q=x,*", None),
             ("en;q=0.5, de;q=0.9", Some("de")),
             ("en;q=0.5, de;q=0.500", Some("en")),
             ("*, fr;q=0.5", Some("fr")),

@@ -692,26 +692,6 @@ proptest! {
     }
 }
 
-/// Headers the black-box language test used to send (tests/targeting.rs now
-/// checks only that the header reaches the condition and the scan event).
-#[test]
-fn accept_language_examples() {
-    for (header, expected) in [
-        ("en;q=0.5, de-AT;q=0.9, fr;q=0.1", Some("de")),
-        ("en-US,en;q=0.9,fr;q=0.8", Some("en")),
-        ("*, DE;q=0.3", Some("de")),
-        ("fr;q=0, es;q=0.2", Some("es")),
-        ("fr;q=abc, ;;, en_GB;q=0.7", Some("en")),
-        (",,;q=x,*", None),
-    ] {
-        assert_eq!(
-            preferred_language(header).as_deref(),
-            expected,
-            "{header:?}"
-        );
-    }
-}
-
 /// A qvalue as a client writes it: `0`, `0.5`, `0.123`, `1`.
 fn format_q(thousandths: u16) -> String {
     match thousandths {
