@@ -297,7 +297,10 @@ fn a_log_endpoint_whose_writes_fail_loses_lines_not_redirects() {
     let stderr = viceroy.child.stderr.take().expect("stderr");
     let (lines, log) = std::sync::mpsc::channel();
     thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
             if lines.send(line).is_err() {
                 break;
             }
