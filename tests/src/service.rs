@@ -7,13 +7,14 @@
 use crate::client::{send_raw, Reply, Req};
 use crate::limits::{process_cpu_nanos, RequestCost, Tracker};
 use crate::repo_root;
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -48,11 +49,63 @@ impl Default for ServiceConfig {
     }
 }
 
-/// The service wasm: `$QR_EDGE_WASM`, else the release build in `target/`.
+/// The service wasm: `$QR_EDGE_WASM`, else the release build of this checkout,
+/// built by [`built_wasm`] (once per test process).
 pub fn default_wasm() -> PathBuf {
     std::env::var_os("QR_EDGE_WASM")
         .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target/wasm32-wasip1/release/qr-edge.wasm"))
+        .unwrap_or_else(|| built_wasm("qr-edge"))
+}
+
+/// The release wasm of a workspace package (`qr-edge`, `qr-edge-over-limits`),
+/// built from this checkout's sources the first time a test of this process
+/// asks for it: a test never runs whatever an earlier build left in `target/`.
+/// Cargo makes the build a no-op when nothing changed. A failed build fails
+/// every test that asks, with cargo's own message above.
+pub fn built_wasm(package: &str) -> PathBuf {
+    static BUILT: OnceLock<Mutex<HashMap<String, Result<PathBuf, String>>>> = OnceLock::new();
+    let built = BUILT.get_or_init(Default::default);
+    // Held during the build: concurrent tests wait for the one build rather than start their own.
+    let mut built = built.lock().unwrap_or_else(|e| e.into_inner());
+    let result = built
+        .entry(package.to_owned())
+        .or_insert_with(|| build_wasm(package))
+        .clone();
+    result.unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn build_wasm(package: &str) -> Result<PathBuf, String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(&cargo)
+        .args([
+            "build",
+            "--quiet",
+            "--release",
+            "--target",
+            "wasm32-wasip1",
+            "-p",
+            package,
+        ])
+        .current_dir(repo_root())
+        .stdin(Stdio::null())
+        .status()
+        .map_err(|e| format!("cannot run cargo to build {package}: {e}"))?;
+    if !status.success() {
+        return Err(format!(
+            "`cargo build --release --target wasm32-wasip1 -p {package}` failed ({status})"
+        ));
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| repo_root().join("target"), |dir| repo_root().join(dir));
+    let wasm = target.join(format!("wasm32-wasip1/release/{package}.wasm"));
+    if wasm.exists() {
+        Ok(wasm)
+    } else {
+        Err(format!(
+            "cargo built {package} but {} is missing",
+            wasm.display()
+        ))
+    }
 }
 
 impl ServiceConfig {
@@ -226,7 +279,7 @@ impl Service {
     pub fn start(config: ServiceConfig) -> Service {
         assert!(
             config.wasm.exists(),
-            "{} is missing: build it with `cargo build --release --target wasm32-wasip1 -p qr-edge` (scripts/test does)",
+            "{} is missing (QR_EDGE_WASM or ServiceConfig::wasm names a file that does not exist)",
             config.wasm.display()
         );
         let dir = std::env::temp_dir().join(format!(

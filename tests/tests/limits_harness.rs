@@ -8,20 +8,14 @@
 //! nor is the time Viceroy spends writing its own trace.
 
 use qr_edge_tests::limits::{GUEST_TIME_BUDGET, MAX_BACKEND_REQUESTS, MAX_CONFIG_LOOKUPS};
-use qr_edge_tests::{repo_root, Behaviour, Origin, RequestCost, Service, ServiceConfig};
+use qr_edge_tests::{Behaviour, Origin, RequestCost, Service, ServiceConfig};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// The over-limits program, built by `cargo build --release --target wasm32-wasip1 -p qr-edge-over-limits`.
+/// The over-limits program, built from this checkout once per test process (service::built_wasm).
 fn over_limits_wasm() -> PathBuf {
-    let wasm = repo_root().join("target/wasm32-wasip1/release/qr-edge-over-limits.wasm");
-    assert!(
-        wasm.exists(),
-        "{} is missing: build it with `cargo build --release --target wasm32-wasip1 -p qr-edge-over-limits` (scripts/test does)",
-        wasm.display()
-    );
-    wasm
+    qr_edge_tests::service::built_wasm("qr-edge-over-limits")
 }
 
 /// The one request whose path is `path`.
