@@ -101,9 +101,7 @@ pub fn holds(when: &When, scan: &ScanFacts<'_>) -> bool {
 
 /// A list condition: absent holds, present holds when one value matches.
 fn any_of<T>(values: &Option<Vec<T>>, matches: impl Fn(&T) -> bool) -> bool {
-    values
-        .as_ref()
-        .is_none_or(|list| list.iter().any(matches))
+    values.as_ref().is_none_or(|list| list.iter().any(matches))
 }
 
 /// A point in `[0, 2^64)` fixed by client IP, user agent and slug: the same
