@@ -123,12 +123,21 @@ fn public(req: Request, host: String, route: Route) -> Handled {
                 settings,
             };
             match view {
-                View::Svg => images::respond(&req, &key, ImageFormat::Svg),
-                View::Png => images::respond(&req, &key, ImageFormat::Png),
+                View::Svg => image(&req, &key, ImageFormat::Svg),
+                View::Png => image(&req, &key, ImageFormat::Png),
                 View::Redirect | View::Preview => scan(&req, &key, view == View::Preview),
             }
         }
         Route::Health | Route::Admin | Route::NotFound => Rejection::UnknownPath.into(),
+    }
+}
+
+/// `/{slug}.svg` and `/{slug}.png`: the image, and a refresh of a stale entry.
+fn image(req: &Request, key: &LinkKey, format: ImageFormat) -> Handled {
+    let (response, refresh) = images::respond(req, key, format);
+    Handled {
+        refresh,
+        ..response.into()
     }
 }
 

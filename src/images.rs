@@ -3,9 +3,8 @@
 //! the answer (`qr_edge_core::answer::image`); this module reads the request
 //! and sends it. Images are not scans: they never write a `scans` line.
 
-use crate::handler::Handled;
 use crate::image_cache::drawn;
-use crate::lookup::{resolve, LinkKey};
+use crate::lookup::{resolve, LinkKey, Refresh};
 use crate::responses::{mark_cache, reply, Rejection};
 use fastly::http::{Method, StatusCode};
 use fastly::{Request, Response};
@@ -17,10 +16,10 @@ use qr_edge_core::qr::{ImageFormat, QrOptions};
 /// The answer to an image request. Parameters are checked first: a bad one is
 /// 400 without touching any store. A stale entry is refreshed after the image
 /// is sent, as for a scan.
-pub fn respond(req: &Request, key: &LinkKey, format: ImageFormat) -> Handled {
+pub fn respond(req: &Request, key: &LinkKey, format: ImageFormat) -> (Response, Option<Refresh>) {
     let options = match QrOptions::from_query(req.get_query_str().unwrap_or("")) {
         Ok(options) => options,
-        Err(e) => return Rejection::BadImageParameter(e).into(),
+        Err(e) => return (Rejection::BadImageParameter(e).into_response(), None),
     };
     let resolution = resolve(key);
     let if_none_match = req.get_header_all_str_lossy("if-none-match");
@@ -51,7 +50,12 @@ pub fn respond(req: &Request, key: &LinkKey, format: ImageFormat) -> Handled {
                         response.set_header("x-qr-image-cache", kept.header_value());
                         response.set_body(bytes);
                     }
-                    Err(e) => return Rejection::ImageTooLarge(e.to_string()).into(),
+                    Err(e) => {
+                        return (
+                            Rejection::ImageTooLarge(e.to_string()).into_response(),
+                            resolution.refresh,
+                        )
+                    }
                 }
             }
             mark_cache(&mut response, cache);
@@ -66,8 +70,5 @@ pub fn respond(req: &Request, key: &LinkKey, format: ImageFormat) -> Handled {
         }
         ImageReply::Page(plan) => reply(plan),
     };
-    Handled {
-        refresh: resolution.refresh,
-        ..response.into()
-    }
+    (response, resolution.refresh)
 }
