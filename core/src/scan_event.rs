@@ -158,6 +158,8 @@ mod tests {
                 device: DeviceClass::Mobile,
                 os: Os::Ios,
                 bot: false,
+                class: crate::visitor::ScanClass::Human,
+                class_reason: None,
                 language: Some("de".into()),
             },
             referer: None,

@@ -163,6 +163,8 @@ mod tests {
             device: DeviceClass::Mobile,
             os: Os::Ios,
             bot: false,
+            class: crate::visitor::ScanClass::Human,
+            class_reason: None,
             language: Some("fr".into()),
         }
     }

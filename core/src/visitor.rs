@@ -1,7 +1,7 @@
 //! Who is scanning: the facts rules match on and scan events record, and the
 //! classification of raw request data (user agent, `Accept-Language`) into them.
 
-pub use crate::vocabulary::{Continent, DeviceClass, Os};
+pub use crate::vocabulary::{Continent, DeviceClass, Os, ScanClass};
 use std::net::IpAddr;
 
 /// What Fastly's device detection said about a user agent, when it knew it.
@@ -50,6 +50,10 @@ pub struct Visitor {
     pub os: Os,
     /// Crawler, link-preview fetcher, or a `HEAD` request.
     pub bot: bool,
+    /// Who made the request (the scan event's `class`).
+    pub class: ScanClass,
+    /// The evidence for `class` (`ua:facebookexternalhit`, `method:HEAD`); `None` for a human.
+    pub class_reason: Option<String>,
     /// Primary subtag of the most preferred `Accept-Language` entry, lower case.
     pub language: Option<String>,
 }
@@ -81,6 +85,12 @@ impl Visitor {
             os: operating_system(ua, hints),
             // A `HEAD` fetches no page: only link checkers and preview tools send one.
             bot: known_bot || is_head,
+            class: if known_bot || is_head {
+                ScanClass::Bot
+            } else {
+                ScanClass::Human
+            },
+            class_reason: None,
             language: accept_language
                 .map(|header| crate::prefix(header, MAX_CLASSIFIED_HEADER))
                 .and_then(preferred_language),

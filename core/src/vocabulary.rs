@@ -184,7 +184,44 @@ impl Continent {
     }
 }
 
+/// Who made a scan request, as scan events report it (`class`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanClass {
+    /// A person's browser or camera app.
+    Human,
+    /// A link unfurler: messengers, social networks, chat apps.
+    Preview,
+    /// Crawlers, scripts, AI crawlers.
+    Bot,
+    /// Uptime checks.
+    Monitor,
+    /// Mail and security link scanners.
+    Scanner,
+    /// A browser's prefetch or prerender.
+    Prefetch,
+}
+
+impl Named for ScanClass {
+    const NAMES: &'static [(&'static str, Self)] = &[
+        ("human", ScanClass::Human),
+        ("preview", ScanClass::Preview),
+        ("bot", ScanClass::Bot),
+        ("monitor", ScanClass::Monitor),
+        ("scanner", ScanClass::Scanner),
+        ("prefetch", ScanClass::Prefetch),
+    ];
+    const IGNORE_CASE: bool = false;
+}
+
+impl ScanClass {
+    /// The name scan events use.
+    pub fn as_str(self) -> &'static str {
+        self.name_of().unwrap_or("human")
+    }
+}
+
 named_serde!(DeviceClass);
+named_serde!(ScanClass);
 named_serde!(Os);
 named_serde!(Continent);
 

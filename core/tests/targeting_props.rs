@@ -11,7 +11,7 @@ use qr_edge_core::record::{
 };
 use qr_edge_core::targeting::{choose, holds, split_index, sticky_point, ScanFacts};
 use qr_edge_core::visitor::{
-    preferred_language, Continent, DeviceClass, DeviceHints, Geo, Os, Visitor,
+    preferred_language, Continent, DeviceClass, DeviceHints, Geo, Os, ScanClass, Visitor,
 };
 use qr_edge_core::vocabulary::Named;
 use std::collections::BTreeMap;
@@ -326,6 +326,12 @@ fn arb_visitor() -> impl Strategy<Value = Visitor> {
             device,
             os,
             bot: device == DeviceClass::Bot,
+            class: if device == DeviceClass::Bot {
+                ScanClass::Bot
+            } else {
+                ScanClass::Human
+            },
+            class_reason: None,
             language: language.map(str::to_owned),
         },
     )
