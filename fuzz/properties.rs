@@ -14,7 +14,9 @@ use qr_edge_core::record::{
     Strictness, When,
 };
 use qr_edge_core::targeting::{choose, holds, sticky_point, ScanFacts};
-use qr_edge_core::visitor::{preferred_language, Continent, DeviceHints, Geo, Visitor};
+use qr_edge_core::visitor::{
+    preferred_language, Continent, DeviceHints, Geo, RequestFacts, Visitor,
+};
 use qr_edge_core::vocabulary::Named;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -500,7 +502,12 @@ impl Bytes<'_> {
             ip,
             user_agent.as_deref(),
             accept_language.as_deref(),
-            flags & 32 != 0,
+            RequestFacts {
+                is_head: flags & 32 != 0,
+                sec_purpose: (flags & 64 != 0).then_some("prefetch;prerender"),
+                purpose: (flags & 128 != 0).then_some("prefetch"),
+                x_moz: None,
+            },
             geo,
             hints,
         )
