@@ -10,7 +10,10 @@ use std::hint::black_box;
 use std::time::Instant;
 
 fn main() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/scan-classes/corpus.jsonl");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/scan-classes/corpus.jsonl"
+    );
     let text = std::fs::read_to_string(path).expect("the corpus is committed");
     let uas: Vec<String> = text
         .lines()
@@ -39,7 +42,11 @@ fn main() {
     let start = Instant::now();
     for _ in 0..rounds {
         for ua in &lower {
-            black_box(classify(Some(black_box(ua)), RequestFacts::default(), false));
+            black_box(classify(
+                Some(black_box(ua)),
+                RequestFacts::default(),
+                false,
+            ));
         }
     }
     let class = start.elapsed().as_secs_f64() * 1e9 / n;

@@ -6,8 +6,9 @@
 //! where the request is redirected.
 //!
 //! It runs on every scan, so it allocates nothing but the reason and reads the
-//! lower-cased user agent once: library prefixes, then its alphanumeric words
-//! looked up in one sorted table, then a few multi-word markers.
+//! lower-cased user agent in one pass over its alphanumeric words (looked up
+//! in one sorted table, and as pairs), after a few prefix tests and before a
+//! few byte searches.
 
 use crate::vocabulary::ScanClass;
 
@@ -103,10 +104,10 @@ const WORDS: &[(&str, ScanClass, &str)] = &[
     ("friendica", ScanClass::Preview, "friendica"),
     ("functionize", ScanClass::Bot, "functionize"),
     ("fwdcdn", ScanClass::Bot, "ukrnet-mail-proxy"),
-    ("google", ScanClass::Bot, "google"),
     ("gotosocial", ScanClass::Preview, "gotosocial"),
     ("gtmetrix", ScanClass::Monitor, "gtmetrix"),
     ("hardenize", ScanClass::Scanner, "hardenize"),
+    ("headlesschrome", ScanClass::Bot, "headlesschrome"),
     ("hetrixtools", ScanClass::Monitor, "hetrixtools"),
     ("hlb", ScanClass::Monitor, "site24x7"),
     ("hotjar", ScanClass::Bot, "hotjar"),
@@ -126,6 +127,7 @@ const WORDS: &[(&str, ScanClass, &str)] = &[
     ("masscan", ScanClass::Scanner, "masscan"),
     ("mastodon", ScanClass::Preview, "mastodon"),
     ("mattermost", ScanClass::Preview, "mattermost"),
+    ("mediapartners", ScanClass::Bot, "mediapartners-google"),
     ("mimecast", ScanClass::Scanner, "mimecast"),
     ("miniature", ScanClass::Bot, "miniature"),
     ("misskey", ScanClass::Preview, "misskey"),
@@ -146,6 +148,7 @@ const WORDS: &[(&str, ScanClass, &str)] = &[
     ("pageburst", ScanClass::Bot, "pageburst"),
     ("pagerenderer", ScanClass::Preview, "google-pagerenderer"),
     ("pagespeed", ScanClass::Monitor, "pagespeed"),
+    ("phantomjs", ScanClass::Bot, "phantomjs"),
     ("pingdom", ScanClass::Monitor, "pingdom"),
     ("pingdomtms", ScanClass::Monitor, "pingdom"),
     ("pinterestbot", ScanClass::Preview, "pinterestbot"),
@@ -203,33 +206,17 @@ const WORDS: &[(&str, ScanClass, &str)] = &[
     ("zgrab", ScanClass::Scanner, "zgrab"),
 ];
 
-/// Markers (lower case) that span words, checked when no word decided.
-const MARKERS: &[(&str, ScanClass, &str)] = &[
-    ("google-safety", ScanClass::Scanner, "google-safety"),
-    ("slack-imgproxy", ScanClass::Preview, "slack-imgproxy"),
-    ("check_http", ScanClass::Monitor, "check_http"),
-    ("health-check", ScanClass::Monitor, "health-check"),
-    ("healthcheck", ScanClass::Monitor, "health-check"),
-    ("link preview", ScanClass::Preview, "link-preview"),
-    ("url preview", ScanClass::Preview, "url-preview"),
-    ("linkpreview", ScanClass::Preview, "link-preview"),
-    ("urlpreview", ScanClass::Preview, "url-preview"),
-    ("imageproxy", ScanClass::Preview, "image-proxy"),
-    ("mailproxy", ScanClass::Preview, "mail-proxy"),
-    ("synthetic", ScanClass::Monitor, "synthetics"),
-    ("headlesschrome", ScanClass::Bot, "headlesschrome"),
-    ("phantomjs", ScanClass::Bot, "phantomjs"),
-    ("chatgpt-user", ScanClass::Bot, "chatgpt-user"),
-    ("perplexity-user", ScanClass::Bot, "perplexity-user"),
-    ("claude-user", ScanClass::Bot, "claude-user"),
-    ("anthropic-ai", ScanClass::Bot, "anthropic-ai"),
-    ("ia_archiver", ScanClass::Bot, "ia_archiver"),
-    (
-        "mediapartners-google",
-        ScanClass::Bot,
-        "mediapartners-google",
-    ),
-    ("google-", ScanClass::Bot, "google-fetcher"),
+/// Pairs of consecutive words that name a fetcher whose words alone say less
+/// (`Google-Safety` is Google's, but most `google` words are crawlers').
+const PAIRS: &[(&str, &str, ScanClass, &str)] = &[
+    ("google", "safety", ScanClass::Scanner, "google-safety"),
+    ("slack", "imgproxy", ScanClass::Preview, "slack-imgproxy"),
+    ("check", "http", ScanClass::Monitor, "check_http"),
+    ("health", "check", ScanClass::Monitor, "health-check"),
+    ("chatgpt", "user", ScanClass::Bot, "chatgpt-user"),
+    ("perplexity", "user", ScanClass::Bot, "perplexity-user"),
+    ("claude", "user", ScanClass::Bot, "claude-user"),
+    ("anthropic", "ai", ScanClass::Bot, "anthropic-ai"),
 ];
 
 /// Prefixes (lower case) of programs' user agents; Viber's is its preview
@@ -260,6 +247,7 @@ const PREFIXES: &[(&str, ScanClass, &str)] = &[
 
 /// What every browser's user agent names of its engine (WebKit and Blink
 /// say "like Gecko" too; Trident and MSIE are Internet Explorer's, Presto old Opera's).
+/// The common one first: most user agents need one search.
 const ENGINES: &[&str] = &["gecko", "trident", "msie", "presto"];
 
 /// The longest word a reason repeats from the user agent.
@@ -337,20 +325,25 @@ fn from_user_agent(ua: &str) -> Option<(ScanClass, String)> {
         return Some((*class, format!("ua:{name}")));
     }
     let mut generic: Option<&str> = None;
+    let mut previous = "";
     for word in ua
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty())
     {
+        if let Some((_, _, class, name)) = PAIRS
+            .iter()
+            .find(|(first, second, _, _)| *first == previous && *second == word)
+        {
+            return Some((*class, format!("ua:{name}")));
+        }
         if let Ok(i) = WORDS.binary_search_by(|(w, _, _)| (*w).cmp(word)) {
             let (_, class, name) = WORDS[i];
             return Some((class, format!("ua:{name}")));
         }
-        if generic.is_none() {
-            generic = generic_class(word).map(|_| word);
+        if generic.is_none() && generic_class(word).is_some() {
+            generic = Some(word);
         }
-    }
-    if let Some((_, class, name)) = MARKERS.iter().find(|(m, _, _)| ua.contains(m)) {
-        return Some((*class, format!("ua:{name}")));
+        previous = word;
     }
     if let Some(word) = generic {
         let class = generic_class(word).unwrap_or(ScanClass::Bot);
@@ -359,7 +352,7 @@ fn from_user_agent(ua: &str) -> Option<(ScanClass, String)> {
             format!("ua:{}", crate::prefix(word, MAX_REASON_WORD)),
         ));
     }
-    if ua.contains("http://") || ua.contains("https://") || ua.contains("www.") {
+    if ua.contains("://") || ua.contains("www.") {
         // Fetchers link their documentation; browsers never put a URL in their user agent.
         return Some((ScanClass::Bot, "ua:url".to_owned()));
     }
@@ -377,12 +370,15 @@ fn from_user_agent(ua: &str) -> Option<(ScanClass, String)> {
 /// The class of a word that names a kind of fetcher rather than one fetcher.
 fn generic_class(word: &str) -> Option<ScanClass> {
     let ends = |suffix: &str| word.ends_with(suffix);
-    if ends("preview") || ends("unfurl") {
+    if ends("preview") || ends("unfurl") || ends("imageproxy") || ends("mailproxy") {
         Some(ScanClass::Preview)
     } else if ends("monitor")
         || ends("monitoring")
         || ends("checker")
         || ends("inspector")
+        || ends("healthcheck")
+        || ends("synthetic")
+        || ends("synthetics")
         || word.starts_with("uptime")
     {
         Some(ScanClass::Monitor)
@@ -397,6 +393,10 @@ fn generic_class(word: &str) -> Option<ScanClass> {
         || ends("finder")
         || ends("measurement")
         || word == "bot"
+        || word == "google"
+        || word == "chatgpt"
+        || word == "perplexity"
+        || word == "anthropic"
         || word == "headless"
         || word == "selenium"
         || word == "puppeteer"
@@ -424,5 +424,53 @@ mod tests {
                 "{word}"
             );
         }
+    }
+
+    fn class_of(
+        ua: Option<&str>,
+        request: RequestFacts<'_>,
+        is_bot: bool,
+    ) -> (ScanClass, Option<String>) {
+        let lower = ua.map(str::to_ascii_lowercase);
+        classify(lower.as_deref(), request, is_bot)
+    }
+
+    const CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36";
+
+    #[test]
+    fn each_signal_names_its_evidence() {
+        let get = RequestFacts::default();
+        for (ua, request, is_bot, class, reason) in [
+            (Some(CHROME), get, false, ScanClass::Human, None),
+            (Some("facebookexternalhit/1.1"), get, false, ScanClass::Preview, Some("ua:facebookexternalhit")),
+            (Some("Google-Safety"), get, false, ScanClass::Scanner, Some("ua:google-safety")),
+            (Some("Mozilla/5.0 (compatible; Google-Site-Verification/1.0)"), get, false, ScanClass::Bot, Some("ua:google")),
+            (Some("Mozilla/5.0+(compatible; UptimeRobot/2.0; http://www.uptimerobot.com/)"), RequestFacts::method(true), false, ScanClass::Monitor, Some("ua:uptimerobot")),
+            (Some("Mozilla/5.0 (compatible; YandexBot/3.0)"), get, false, ScanClass::Bot, Some("ua:yandexbot")),
+            (Some(CHROME), get, true, ScanClass::Bot, Some("device:is_bot")),
+            (Some(CHROME), RequestFacts { sec_purpose: Some("prefetch"), ..get }, false, ScanClass::Prefetch, Some("header:sec-purpose=prefetch")),
+            (Some(CHROME), RequestFacts { sec_purpose: Some("Prefetch;prerender"), ..get }, false, ScanClass::Prefetch, Some("header:sec-purpose=prerender")),
+            (Some(CHROME), RequestFacts { purpose: Some("prefetch"), ..get }, false, ScanClass::Prefetch, Some("header:purpose=prefetch")),
+            (Some(CHROME), RequestFacts { x_moz: Some("prefetch"), ..get }, false, ScanClass::Prefetch, Some("header:x-moz=prefetch")),
+            (Some(CHROME), RequestFacts { sec_purpose: Some("none"), ..get }, false, ScanClass::Human, None),
+            (Some(CHROME), RequestFacts::method(true), false, ScanClass::Bot, Some("method:HEAD")),
+            (None, get, false, ScanClass::Bot, Some("ua:none")),
+            (Some("  "), get, false, ScanClass::Bot, Some("ua:none")),
+            (Some("SomeApp/1.0"), get, false, ScanClass::Bot, Some("ua:not-a-browser")),
+            (Some("Mozilla/5.0 (compatible; Example/1.0)"), get, false, ScanClass::Bot, Some("ua:no-engine")),
+            (Some("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124 Safari/537.36 +https://example.com/about"), get, false, ScanClass::Bot, Some("ua:url")),
+            (Some("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124 Safari/537.36 research@example.org"), get, false, ScanClass::Bot, Some("ua:contact")),
+            (Some("Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/150.0.0.0 Mobile Safari/537.36 (Ecosia android@150.0.0.0)"), get, false, ScanClass::Human, None),
+        ] {
+            assert_eq!(class_of(ua, request, is_bot), (class, reason.map(str::to_owned)), "{ua:?} {request:?}");
+        }
+    }
+
+    #[test]
+    fn a_reason_repeats_at_most_a_short_word() {
+        let long = format!("Mozilla/5.0 (compatible; {}bot/1.0)", "x".repeat(500));
+        let (class, reason) = class_of(Some(&long), RequestFacts::default(), false);
+        assert_eq!(class, ScanClass::Bot);
+        assert_eq!(reason.map(|r| r.len()), Some("ua:".len() + MAX_REASON_WORD));
     }
 }
