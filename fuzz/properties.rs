@@ -14,7 +14,9 @@ use qr_edge_core::record::{
     Strictness, When,
 };
 use qr_edge_core::targeting::{choose, holds, sticky_point, ScanFacts};
-use qr_edge_core::visitor::{preferred_language, Continent, DeviceHints, Geo, Visitor};
+use qr_edge_core::visitor::{
+    preferred_language, Continent, DeviceHints, Geo, RequestFacts, ScanClass, Visitor,
+};
 use qr_edge_core::vocabulary::Named;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -148,6 +150,16 @@ pub fn rule_eval(data: &[u8]) {
     let mut input = Bytes(data);
     let record = input.record();
     let visitor = input.visitor();
+    // The scan class agrees with the compatible `bot` flag and names its evidence.
+    assert!(
+        !visitor.bot || visitor.class != ScanClass::Human,
+        "a bot classed human: {visitor:?}"
+    );
+    assert_eq!(
+        visitor.class == ScanClass::Human,
+        visitor.class_reason.is_none(),
+        "a reason for every class but human: {visitor:?}"
+    );
     let now = input.time();
     let query = input
         .pick(&["", "a=1", "a=1&b=x", "utm=1&a=%31", "a", "&&=", "b=x&a=2"])
@@ -500,7 +512,12 @@ impl Bytes<'_> {
             ip,
             user_agent.as_deref(),
             accept_language.as_deref(),
-            flags & 32 != 0,
+            RequestFacts {
+                is_head: flags & 32 != 0,
+                sec_purpose: (flags & 64 != 0).then_some("prefetch;prerender"),
+                purpose: (flags & 128 != 0).then_some("prefetch"),
+                x_moz: None,
+            },
             geo,
             hints,
         )

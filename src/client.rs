@@ -3,7 +3,7 @@
 //! classified by the pure core), its headers, its id and when it arrived.
 
 use fastly::Request;
-use qr_edge_core::visitor::{Continent, DeviceHints, Geo, Visitor};
+use qr_edge_core::visitor::{Continent, DeviceHints, Geo, RequestFacts, Visitor};
 use qr_edge_core::vocabulary::Named;
 use std::borrow::Cow;
 use std::net::IpAddr;
@@ -14,11 +14,22 @@ pub fn visitor(req: &Request) -> Visitor {
     let ip = req.get_client_ip_addr();
     let user_agent = header(req, "user-agent");
     let user_agent = user_agent.as_deref();
+    // The browsers' prefetch signals (Chrome, Safari, Firefox): three header
+    // reads, the only ones classification adds.
+    let sec_purpose = header(req, "sec-purpose");
+    let purpose = header(req, "purpose");
+    let x_moz = header(req, "x-moz");
+    let request = RequestFacts {
+        is_head: req.get_method_str() == "HEAD",
+        sec_purpose: sec_purpose.as_deref(),
+        purpose: purpose.as_deref(),
+        x_moz: x_moz.as_deref(),
+    };
     Visitor::classify(
         ip,
         user_agent,
         header(req, "accept-language").as_deref(),
-        req.get_method_str() == "HEAD",
+        request,
         ip.map(geo).unwrap_or_default(),
         user_agent.and_then(device_hints),
     )

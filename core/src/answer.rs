@@ -300,7 +300,7 @@ mod tests {
                 Some("192.0.2.7".parse().unwrap()),
                 None,
                 None,
-                false,
+                crate::visitor::RequestFacts::default(),
                 Geo::default(),
                 None,
             ),

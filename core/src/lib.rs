@@ -17,6 +17,7 @@ pub mod privacy;
 pub mod qr;
 pub mod record;
 pub mod reply;
+pub mod scan_class;
 pub mod scan_event;
 pub mod settings;
 pub mod targeting;

@@ -1,6 +1,7 @@
 //! Who is scanning: the facts rules match on and scan events record, and the
 //! classification of raw request data (user agent, `Accept-Language`) into them.
 
+pub use crate::scan_class::RequestFacts;
 pub use crate::vocabulary::{Continent, DeviceClass, Os, ScanClass};
 use std::net::IpAddr;
 
@@ -64,15 +65,19 @@ impl Visitor {
         ip: Option<IpAddr>,
         user_agent: Option<&str>,
         accept_language: Option<&str>,
-        is_head: bool,
+        request: RequestFacts<'_>,
         geo: Geo,
         hints: Option<DeviceHints>,
     ) -> Visitor {
         // Classification reads the first KiB only: real user agents are
         // shorter, and a 100 KB one must not cost a scan milliseconds of CPU
-        // (Fastly's 50 ms per request).
-        let ua = crate::prefix(user_agent.unwrap_or(""), MAX_CLASSIFIED_HEADER);
-        let known_bot = hints.is_some_and(|h| h.is_bot) || is_bot_user_agent(ua);
+        // (Fastly's 50 ms per request). It is lower-cased once, on the stack.
+        let mut buffer = [0u8; MAX_CLASSIFIED_HEADER];
+        let lower = user_agent.map(|ua| lower_prefix(ua, &mut buffer));
+        let ua = lower.unwrap_or("");
+        let hint_bot = hints.is_some_and(|h| h.is_bot);
+        let known_bot = hint_bot || is_bot_lower(ua);
+        let (class, class_reason) = crate::scan_class::classify(lower, request, hint_bot);
         Visitor {
             ip,
             user_agent: user_agent.map(str::to_owned),
@@ -80,17 +85,16 @@ impl Visitor {
             device: if known_bot {
                 DeviceClass::Bot
             } else {
-                device_class(ua, hints)
+                device_class_lower(ua, hints)
             },
-            os: operating_system(ua, hints),
+            os: match os_lower(ua) {
+                Os::Macos if hints.is_some_and(|h| h.is_tablet) => Os::Ios,
+                os => os,
+            },
             // A `HEAD` fetches no page: only link checkers and preview tools send one.
-            bot: known_bot || is_head,
-            class: if known_bot || is_head {
-                ScanClass::Bot
-            } else {
-                ScanClass::Human
-            },
-            class_reason: None,
+            bot: known_bot || request.is_head,
+            class,
+            class_reason,
             language: accept_language
                 .map(|header| crate::prefix(header, MAX_CLASSIFIED_HEADER))
                 .and_then(preferred_language),
@@ -98,8 +102,24 @@ impl Visitor {
     }
 }
 
+/// The first [`MAX_CLASSIFIED_HEADER`] bytes of `text` (cut at a character
+/// boundary), ASCII lower-cased into `buffer`.
+fn lower_prefix<'b>(text: &str, buffer: &'b mut [u8; MAX_CLASSIFIED_HEADER]) -> &'b str {
+    let text = crate::prefix(text, MAX_CLASSIFIED_HEADER);
+    let out = &mut buffer[..text.len()];
+    out.copy_from_slice(text.as_bytes());
+    out.make_ascii_lowercase();
+    // ASCII lower-casing keeps UTF-8 valid, so this never falls back.
+    std::str::from_utf8(out).unwrap_or("")
+}
+
 /// Device class from Fastly's device detection, else guessed from the user agent.
 pub fn device_class(user_agent: &str, hints: Option<DeviceHints>) -> DeviceClass {
+    device_class_lower(&user_agent.to_ascii_lowercase(), hints)
+}
+
+/// [`device_class`] of a lower-case user agent.
+fn device_class_lower(ua: &str, hints: Option<DeviceHints>) -> DeviceClass {
     if let Some(h) = hints {
         if h.is_tablet {
             return DeviceClass::Tablet;
@@ -111,7 +131,6 @@ pub fn device_class(user_agent: &str, hints: Option<DeviceHints>) -> DeviceClass
             return DeviceClass::Desktop;
         }
     }
-    let ua = user_agent.to_ascii_lowercase();
     let has = |marker: &str| ua.contains(marker);
     if ua.is_empty() {
         DeviceClass::Unknown
@@ -147,7 +166,11 @@ pub fn operating_system(user_agent: &str, hints: Option<DeviceHints>) -> Os {
 
 /// OS from the user agent alone; iPadOS counts as iOS, Windows Phone as other.
 pub fn os_from_user_agent(user_agent: &str) -> Os {
-    let ua = user_agent.to_ascii_lowercase();
+    os_lower(&user_agent.to_ascii_lowercase())
+}
+
+/// [`os_from_user_agent`] of a lower-case user agent.
+fn os_lower(ua: &str) -> Os {
     let has = |marker: &str| ua.contains(marker);
     if has("windows phone") || has("windows mobile") || has("windows ce") || has("iemobile") {
         // Checked first: these user agents also claim "Android" or "like iPhone OS".
@@ -156,7 +179,7 @@ pub fn os_from_user_agent(user_agent: &str) -> Os {
         Os::Ios
     } else if has("android") {
         Os::Android
-    } else if has_token(&ua, "cros") {
+    } else if has_token(ua, "cros") {
         // A whole word: "Microsoft" contains "cros" too.
         Os::Chromeos
     } else if has("windows") {
@@ -238,14 +261,18 @@ const BOT_LOOKALIKES: &[&str] = &["cubot"];
 /// (SkypeUriPreview, BingPreview). Words are matched whole, so "Bottle/1.0"
 /// is no crawler, and phones whose names end in "bot" (Cubot) are excepted.
 pub fn is_bot_user_agent(user_agent: &str) -> bool {
-    let ua = user_agent.to_ascii_lowercase();
+    is_bot_lower(&user_agent.to_ascii_lowercase())
+}
+
+/// [`is_bot_user_agent`] of a lower-case user agent.
+fn is_bot_lower(ua: &str) -> bool {
     BOT_MARKERS.iter().any(|marker| ua.contains(marker))
         || BOT_PREFIXES.iter().any(|prefix| ua.starts_with(prefix))
-        || tokens(&ua).any(is_bot_word)
+        || tokens(ua).any(is_bot_word)
 }
 
 /// One user-agent word that names a crawler.
-fn is_bot_word(word: &str) -> bool {
+pub(crate) fn is_bot_word(word: &str) -> bool {
     (word.ends_with("bot") && !BOT_LOOKALIKES.contains(&word))
         || word.ends_with("spider")
         || word.ends_with("crawler")
@@ -373,7 +400,14 @@ mod tests {
         assert_eq!(operating_system(MAC, Some(DESKTOP)), Os::Macos);
         assert_eq!(operating_system(MAC, None), Os::Macos);
         assert_eq!(operating_system(GALAXY_TAB, Some(TABLET)), Os::Android);
-        let v = Visitor::classify(None, Some(MAC), None, false, Geo::default(), Some(TABLET));
+        let v = Visitor::classify(
+            None,
+            Some(MAC),
+            None,
+            RequestFacts::default(),
+            Geo::default(),
+            Some(TABLET),
+        );
         assert_eq!((v.os, v.device), (Os::Ios, DeviceClass::Tablet));
     }
 
@@ -454,7 +488,7 @@ mod tests {
             "Go-http-client/1.1",
         ] {
             assert!(is_bot_user_agent(ua), "{ua}");
-            let v = Visitor::classify(None, Some(ua), None, false, Geo::default(), None);
+            let v = Visitor::classify(None, Some(ua), None, RequestFacts::default(), Geo::default(), None);
             assert_eq!((v.bot, v.device), (true, DeviceClass::Bot), "{ua}");
         }
     }
@@ -467,7 +501,7 @@ mod tests {
             None,
             Some(&padded("Googlebot/2.1")),
             None,
-            false,
+            RequestFacts::default(),
             Geo::default(),
             None,
         );
@@ -476,13 +510,20 @@ mod tests {
             None,
             Some("Googlebot/2.1"),
             None,
-            false,
+            RequestFacts::default(),
             Geo::default(),
             None,
         );
         assert!(v.bot);
         let language = format!("{},fr", "x".repeat(MAX_CLASSIFIED_HEADER));
-        let v = Visitor::classify(None, None, Some(&language), false, Geo::default(), None);
+        let v = Visitor::classify(
+            None,
+            None,
+            Some(&language),
+            RequestFacts::default(),
+            Geo::default(),
+            None,
+        );
         assert_eq!(
             v.language, None,
             "the preferred language past the first KiB is not read"
@@ -504,7 +545,14 @@ mod tests {
         ] {
             assert!(!is_bot_user_agent(ua), "{ua}");
         }
-        let cubot = Visitor::classify(None, Some(CUBOT), None, false, Geo::default(), None);
+        let cubot = Visitor::classify(
+            None,
+            Some(CUBOT),
+            None,
+            RequestFacts::default(),
+            Geo::default(),
+            None,
+        );
         assert_eq!(
             (cubot.bot, cubot.device, cubot.os),
             (false, DeviceClass::Mobile, Os::Android)
@@ -521,20 +569,47 @@ mod tests {
             None,
             Some("ExoticAgent/1.0"),
             None,
-            false,
+            RequestFacts::default(),
             Geo::default(),
             Some(flagged),
         );
         assert_eq!((v.bot, v.device), (true, DeviceClass::Bot));
-        let head = Visitor::classify(None, Some(IPHONE), None, true, Geo::default(), None);
+        let head = Visitor::classify(
+            None,
+            Some(IPHONE),
+            None,
+            RequestFacts::method(true),
+            Geo::default(),
+            None,
+        );
         assert!(head.bot);
         assert_eq!(
             head.device,
             DeviceClass::Mobile,
             "a HEAD is a bot for analytics but keeps its device class"
         );
-        assert!(!Visitor::classify(None, Some(IPHONE), None, false, Geo::default(), None).bot);
-        assert!(!Visitor::classify(None, None, None, false, Geo::default(), None).bot);
+        assert!(
+            !Visitor::classify(
+                None,
+                Some(IPHONE),
+                None,
+                RequestFacts::default(),
+                Geo::default(),
+                None
+            )
+            .bot
+        );
+        assert!(
+            !Visitor::classify(
+                None,
+                None,
+                None,
+                RequestFacts::default(),
+                Geo::default(),
+                None
+            )
+            .bot
+        );
     }
 
     #[test]

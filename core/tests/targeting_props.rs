@@ -11,7 +11,8 @@ use qr_edge_core::record::{
 };
 use qr_edge_core::targeting::{choose, holds, split_index, sticky_point, ScanFacts};
 use qr_edge_core::visitor::{
-    preferred_language, Continent, DeviceClass, DeviceHints, Geo, Os, ScanClass, Visitor,
+    preferred_language, Continent, DeviceClass, DeviceHints, Geo, Os, RequestFacts, ScanClass,
+    Visitor,
 };
 use qr_edge_core::vocabulary::Named;
 use std::collections::BTreeMap;
@@ -42,7 +43,7 @@ fn visitor(ip: IpAddr, user_agent: &str) -> Visitor {
         Some(ip),
         Some(user_agent),
         Some("de-DE,de;q=0.9"),
-        false,
+        RequestFacts::default(),
         Geo::default(),
         None,
     )
@@ -253,12 +254,12 @@ proptest! {
     ) {
         let ip = IpAddr::V4(Ipv4Addr::from(ip));
         let record = split_record(&weights.iter().map(|&w| (w, "arm")).collect::<Vec<_>>());
-        let first = Visitor::classify(Some(ip), Some(&user_agent), None, false, Geo::default(), None);
+        let first = Visitor::classify(Some(ip), Some(&user_agent), None, RequestFacts::default(), Geo::default(), None);
         let again = Visitor::classify(
             Some(ip),
             Some(&user_agent),
             Some("fr"),
-            true,
+            RequestFacts::method(true),
             Geo { country: Some("FR".into()), ..Geo::default() },
             Some(DeviceHints { is_tablet: true, ..DeviceHints::default() }),
         );
@@ -691,10 +692,12 @@ proptest! {
         hints in prop::option::of((any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>())),
     ) {
         let hints = hints.map(|(is_mobile, is_tablet, is_desktop, is_bot)| DeviceHints { is_mobile, is_tablet, is_desktop, is_bot });
-        let v = Visitor::classify(None, user_agent.as_deref(), accept_language.as_deref(), is_head, Geo::default(), hints);
+        let v = Visitor::classify(None, user_agent.as_deref(), accept_language.as_deref(), RequestFacts::method(is_head), Geo::default(), hints);
         prop_assert!(!is_head || v.bot, "HEAD is a bot");
         prop_assert!(v.device != DeviceClass::Bot || v.bot, "a bot device is a bot");
         prop_assert!(!hints.is_some_and(|h| h.is_bot) || v.device == DeviceClass::Bot, "Fastly's bots are bots");
+        prop_assert!(!v.bot || v.class != ScanClass::Human, "a bot is never classed human");
+        prop_assert_eq!(v.class == ScanClass::Human, v.class_reason.is_none(), "a reason for every class but human");
     }
 }
 
