@@ -7,7 +7,9 @@ which installs the pinned DuckDB first.
 
 The lines are read as they are: `read_json(files, format = 'newline_delimited')`
 with the column types of analytics/bigquery-schema.json, so that a column that
-happens to be all null in a sample (say `referer`) still gets its real type.
+happens to be all null in a sample (say `referer`) still gets its real type, and
+a column a line does not have is NULL: lines of schema v 1 (without `piece`,
+`class`, `class_reason` and `visitor`) load next to v 2 lines, in one view.
 """
 import argparse
 import glob
@@ -57,6 +59,7 @@ def scans_source(files, typed=True):
             f"read_json({listing}, format = 'newline_delimited', "
             "sample_size = -1, maximum_sample_files = -1)"
         )
+    # Explicit columns: a key missing from a line (a v 1 line's `class`) reads as NULL.
     columns = "{" + ", ".join(f"{sql_string(k)}: {sql_string(v)}" for k, v in schema_columns().items()) + "}"
     return f"read_json({listing}, format = 'newline_delimited', columns = {columns})"
 

@@ -102,7 +102,7 @@ pub fn secret(name: &str) -> Option<Vec<u8>> {
     Some(secret.try_plaintext().ok()?.to_vec())
 }
 
-/// The `hash` IP mode's key, read only when needed.
+/// The key of the `hash` IP mode and of the scan event's `visitor`, read only when needed.
 pub fn ip_salt() -> Option<Vec<u8>> {
     secret(crate::resources::IP_SALT_SECRET)
 }

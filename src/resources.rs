@@ -9,7 +9,7 @@ pub const SETTINGS_CONFIG_STORE: &str = "settings";
 pub const SECRETS_STORE: &str = "secrets";
 /// Secret: bearer token of the admin API.
 pub const ADMIN_TOKEN_SECRET: &str = "admin_token";
-/// Secret: key of the `hash` IP mode.
+/// Secret: key of the `hash` IP mode and of the scan event's `visitor`.
 pub const IP_SALT_SECRET: &str = "ip_salt";
 /// Backend of the optional authoritative link API (docs/resilience.md).
 pub const ORIGIN_BACKEND: &str = "origin";

@@ -8,7 +8,9 @@ use qr_edge_core::scan_event::ScanEvent;
 use std::io::Write;
 
 /// Writes the event's line; `elapsed_us` is the time until the response was
-/// sent. The IP salt is read only when the domain's `ip_mode` is `hash`.
+/// sent. The IP salt (for `visitor`, and `ip` in `hash` mode) is read whenever
+/// the client address is known: here, after the send, so the secret-store
+/// lookup never delays a redirect.
 pub fn write_scan(event: &ScanEvent, elapsed_us: u64) {
     let salt = if event.needs_salt() {
         config::ip_salt()

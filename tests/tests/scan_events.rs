@@ -1,11 +1,11 @@
 //! docs/scan-events.md: one scan event per `/{slug}` and `/{slug}+` request, with
-//! every field, written after the response.
+//! every field, written after the response; the `visitor` hash of schema v2.
 
 use jiff::{SignedDuration, Timestamp};
 use qr_edge_tests::{agents, scan, Reply, Req, Service, ServiceConfig};
 use serde_json::{json, Value};
 
-const FIELDS: [&str; 26] = [
+const FIELDS: [&str; 30] = [
     "v",
     "ts",
     "id",
@@ -32,6 +32,10 @@ const FIELDS: [&str; 26] = [
     "lang",
     "pop",
     "elapsed_us",
+    "piece",
+    "class",
+    "class_reason",
+    "visitor",
 ];
 
 fn links() -> ServiceConfig {
@@ -92,11 +96,12 @@ fn a_redirect_logs_every_field_in_order() {
     assert_eq!(
         fixed,
         json!({
-            "v": 1, "domain": "go.example.com", "slug": "spring26", "outcome": "redirect", "status": 302,
+            "v": 2, "domain": "go.example.com", "slug": "spring26", "outcome": "redirect", "status": 302,
             "dest": "https://example.com/spring?utm_source=poster", "rule": "default", "cache": "miss", "source": "kv",
             "method": "GET", "country": "DE", "region": "DE-BE", "city": "Berlin", "continent": "EU", "asn": 3320,
             "device": "mobile", "os": "ios", "bot": false, "ip": "127.0.0.0", "ua": agents::IPHONE,
-            "referer": "https://news.example/", "lang": "de", "pop": "XXX"
+            "referer": "https://news.example/", "lang": "de", "pop": "XXX",
+            "piece": null, "class": "human", "class_reason": null, "visitor": null
         })
     );
 }
@@ -166,6 +171,104 @@ fn ip_mode_hash_logs_a_hash_keyed_by_ip_salt() {
         hashed("salt").as_str(),
         "the hash is keyed by ip_salt"
     );
+}
+
+/// The `visitor` of one scan from `from` with user agent `ua`: the event's
+/// UTC day (the hash rotates daily) and the value.
+fn visitor_of(s: &Service, from: &str, ua: &str) -> (String, Value) {
+    let (_, scan) = scan(s, Req::get("/spring26").from(from).header("user-agent", ua));
+    let day = scan["ts"].as_str().unwrap()[..10].to_owned();
+    (day, scan["visitor"].clone())
+}
+
+/// A `visitor` value as written: 32 hex digits that neither are nor contain
+/// the client address (as text or as the hex of its octets) nor equal `ip`.
+fn assert_opaque(visitor: &Value, address: &str, octets_hex: &str, ip: &Value) {
+    let text = visitor
+        .as_str()
+        .unwrap_or_else(|| panic!("visitor {visitor}"));
+    assert_eq!(text.len(), 32, "{text}");
+    assert!(text.bytes().all(|b| b.is_ascii_hexdigit()), "{text}");
+    assert!(
+        !text.contains(address) && !text.contains(octets_hex),
+        "{text} holds {address}"
+    );
+    assert_ne!(visitor, ip, "visitor is not the ip column");
+}
+
+#[test]
+fn visitor_is_written_in_every_ip_mode_with_ip_salt() {
+    let mut seen = Vec::new();
+    for mode in ["truncate", "hash", "full", "none"] {
+        let s = Service::start(
+            links()
+                .setting("ip_mode", json!(mode))
+                .secret("ip_salt", "pepper"),
+        );
+        let (_, scan) = scan(
+            &s,
+            Req::get("/spring26")
+                .from("127.0.0.2")
+                .header("user-agent", agents::IPHONE),
+        );
+        assert_opaque(&scan["visitor"], "127.0.0.2", "7f000002", &scan["ip"]);
+        if mode == "none" {
+            assert_eq!(
+                scan["ip"],
+                Value::Null,
+                "ip_mode none still logs no address"
+            );
+        }
+        seen.push((
+            scan["ts"].as_str().unwrap()[..10].to_owned(),
+            scan["visitor"].clone(),
+        ));
+    }
+    // `visitor` does not depend on ip_mode: one client, one day, one value.
+    for pair in seen.windows(2) {
+        if pair[0].0 == pair[1].0 {
+            assert_eq!(pair[0].1, pair[1].1, "same client and day across ip_modes");
+        }
+    }
+}
+
+#[test]
+fn visitor_is_null_without_ip_salt() {
+    for config in [
+        links().setting("ip_mode", json!("none")),
+        // A secret store without `ip_salt`.
+        links()
+            .setting("ip_mode", json!("full"))
+            .secret("admin_token", "t0ken"),
+    ] {
+        let (_, scan) = scan_of(
+            config,
+            Req::get("/spring26")
+                .from("127.0.0.2")
+                .header("user-agent", agents::IPHONE),
+        );
+        assert_eq!(scan["visitor"], Value::Null);
+    }
+}
+
+#[test]
+fn visitor_is_one_per_client_and_day() {
+    let s = Service::start(links().secret("ip_salt", "pepper"));
+    let first = visitor_of(&s, "127.0.0.2", agents::IPHONE);
+    let again = visitor_of(&s, "127.0.0.2", agents::IPHONE);
+    let other_address = visitor_of(&s, "127.0.0.3", agents::IPHONE);
+    let other_agent = visitor_of(&s, "127.0.0.2", agents::PIXEL);
+    if first.0 == again.0 {
+        assert_eq!(first.1, again.1, "two scans of one client on one day");
+    }
+    assert_ne!(first.1, other_address.1, "another client address");
+    assert_ne!(first.1, other_agent.1, "another user agent");
+    assert_opaque(&other_address.1, "127.0.0.3", "7f000003", &Value::Null);
+
+    // Keyed: another ip_salt gives another value for the same client.
+    let peppered = Service::start(links().secret("ip_salt", "other pepper"));
+    let salted = visitor_of(&peppered, "127.0.0.2", agents::IPHONE);
+    assert_ne!(first.1, salted.1, "the hash is keyed by ip_salt");
 }
 
 #[test]
