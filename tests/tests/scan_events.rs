@@ -376,3 +376,50 @@ fn long_header_values_are_capped() {
         "long headers are capped"
     );
 }
+
+/// The edge hands the classifier the request's own signals (docs/scan-events.md,
+/// "Who scanned"); which user agents are which is core's, tested on its corpus.
+#[test]
+fn each_scan_says_who_scanned_and_why() {
+    let s = Service::start(links());
+    let browser = Req::get("/spring26").header("user-agent", agents::IPHONE);
+    let cases = [
+        (browser.clone(), "human", None),
+        (
+            browser.clone().header("sec-purpose", "prefetch"),
+            "prefetch",
+            Some("header:sec-purpose=prefetch"),
+        ),
+        (
+            browser.clone().header("purpose", "prefetch"),
+            "prefetch",
+            Some("header:purpose=prefetch"),
+        ),
+        (
+            Req::new("HEAD", "/spring26").header("user-agent", agents::IPHONE),
+            "bot",
+            Some("method:HEAD"),
+        ),
+        (
+            Req::get("/spring26").header(
+                "user-agent",
+                "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
+            ),
+            "preview",
+            Some("ua:facebookexternalhit"),
+        ),
+    ];
+    for (req, class, reason) in cases {
+        let (reply, scan) = scan(&s, req);
+        // Classification never changes where a scan goes.
+        assert_eq!(
+            (reply.status, reply.header("location")),
+            (302, Some("https://example.com/spring"))
+        );
+        assert_eq!(
+            (scan["class"].as_str(), scan["class_reason"].as_str()),
+            (Some(class), reason),
+            "{scan}"
+        );
+    }
+}
