@@ -164,19 +164,20 @@ fn scan(req: &Request, key: &LinkKey, preview: bool) -> Handled {
 /// The domain's settings cannot be read (docs/settings.md, failing closed):
 /// the core answers 503 without looking anything up; a scan is still logged.
 fn settings_unknown(req: &Request, host: String, route: Route) -> Handled {
-    // Pages and images are not scans: the same 503, no scan line.
-    let (slug, preview, is_scan) = match route {
-        Route::Link { slug, view } if matches!(view, View::Redirect | View::Preview) => {
-            (slug, view == View::Preview, true)
-        }
-        _ => (String::new(), false, false),
+    let Route::Link {
+        slug,
+        view: view @ (View::Redirect | View::Preview),
+    } = route
+    else {
+        // Pages and images are not scans: the same 503, no facts read, no scan line.
+        return answer::settings_unknown().into();
     };
     let (plan, event) = answer::scan(
-        scan_request(req, &host, &slug, preview),
+        scan_request(req, &host, &slug, view == View::Preview),
         Resolution::SettingsUnknown,
     );
     Handled {
-        scan: is_scan.then_some(event),
+        scan: Some(event),
         ..reply(plan).into()
     }
 }

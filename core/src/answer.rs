@@ -160,6 +160,12 @@ fn preview(request: &ScanRequest, decision: Decision, cache: CacheState) -> (Rep
     )
 }
 
+/// Any route but a scan's, when the domain's settings cannot be read: the
+/// same 503 a scan gets (fail closed), with no scan event.
+pub fn settings_unknown() -> Reply {
+    Reply::for_decision(&decide::unavailable(None), CacheState::None)
+}
+
 /// `/`: the domain's `home_url`, else a short page.
 pub fn home(settings: &Settings) -> Reply {
     match &settings.home_url {
@@ -379,6 +385,11 @@ mod tests {
     fn unknown_settings_fail_closed_without_an_ip() {
         let (reply, event) = scan(request(false), Resolution::SettingsUnknown);
         assert_eq!((reply.status, reply.retry_after), (503, Some(30)));
+        assert_eq!(
+            reply,
+            settings_unknown(),
+            "pages and images answer the same"
+        );
         assert_eq!(event.decision.outcome, Outcome::Unavailable);
         assert_eq!(event.ip_mode, IpMode::None);
         assert!(event.to_line(0, None).contains(r#""ip":null"#));
