@@ -184,6 +184,7 @@ fn settings_unknown(req: &Request, host: String, route: Route) -> Handled {
 
 /// The facts of a scan request, read from the client request.
 fn scan_request(req: &Request, domain: &str, slug: &str, preview: bool) -> ScanRequest {
+    let headers = client::ScanHeaders::read(req);
     ScanRequest {
         id: client::request_id(req),
         method: req.get_method_str().to_owned(),
@@ -192,8 +193,8 @@ fn scan_request(req: &Request, domain: &str, slug: &str, preview: bool) -> ScanR
         slug: slug.to_owned(),
         preview,
         query: req.get_query_str().unwrap_or("").to_owned(),
-        visitor: client::visitor(req),
-        referer: header(req, "referer").map(std::borrow::Cow::into_owned),
+        visitor: client::visitor(req, &headers),
+        referer: headers.referer,
         pop: client::pop(),
     }
 }

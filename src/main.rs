@@ -6,6 +6,7 @@
 //! Nothing after the send can delay or fail the redirect.
 
 mod admin;
+mod bodies;
 mod client;
 mod config;
 mod diagnostics;
