@@ -206,8 +206,16 @@ pub fn nginx_conf(links: &Links, listen: &(Option<String>, u16)) -> String {
             "            if ($qrkit_status = {code}) {{ return {code} $qrkit_location; }}"
         );
     }
-    // Hash sizes: room for every key (nginx refuses to start when they do not fit).
+    // Hash sizes: room for every key, and a bucket that holds the longest
+    // (a 253-character domain and a 64-character slug); nginx refuses to
+    // start when they do not fit.
     let max_size = (count * 2).next_power_of_two().max(1024);
+    let longest = links
+        .iter()
+        .flat_map(|(domain, slugs)| slugs.keys().map(move |slug| domain.len() + 1 + slug.len()))
+        .max()
+        .unwrap_or(0);
+    let bucket_size = (longest + 32).next_power_of_two().max(128);
     format!(
         r#"# Written by `qrctl exit-kit` ({count} links): run it with
 #   nginx -p DIR -c DIR/nginx.conf
@@ -232,7 +240,7 @@ http {{
     default_type text/plain;
     server_tokens off;
     map_hash_max_size {max_size};
-    map_hash_bucket_size 128;
+    map_hash_bucket_size {bucket_size};
 
     # A literal `$` in a destination (nginx reads `$` as a variable everywhere else).
     geo $qrkit_dollar {{

@@ -1,8 +1,8 @@
 //! The exit kit (`qrctl exit-kit`, issue 14 item 3) in real nginx and real
 //! Caddy (Debian's packages; `./scripts/test black-box` installs them): the
-//! fixture links are served by the edge under Viceroy, written as import
-//! NDJSON, turned into a kit, and both servers run the kit's configuration on
-//! their own loopback port. Every fixture slug, in lower and upper case, with
+//! fixture links (and one with a `$`) are served by the edge under Viceroy,
+//! written as import NDJSON, turned into a kit, and both servers run the
+//! kit's configuration on their own loopback port. Every fixture slug, in lower and upper case, with
 //! and without a forwarded query parameter, must get the same status and
 //! `Location` from nginx and from Caddy as from the edge for a default
 //! visitor; a failure prints the whole mismatch table.
@@ -61,9 +61,17 @@ fn config(links: &[(String, String)]) -> ServiceConfig {
 }
 
 /// fixtures/links.json: `{domain}/{slug}` → record text, in file order.
+/// Plus one link whose destination holds what nginx would read as a variable
+/// (`$`) and a query of its own (the scan's is joined with `&`).
 fn fixture_links() -> Vec<(String, Map<String, Value>)> {
     let text = std::fs::read_to_string(repo_root().join("fixtures/links.json")).expect("fixtures");
-    let store: Map<String, Value> = serde_json::from_str(&text).expect("fixture JSON");
+    let mut store: Map<String, Value> = serde_json::from_str(&text).expect("fixture JSON");
+    store.insert(
+        "go.example.com/dollar".into(),
+        json!({"url": "https://example.com/a$b?x=1"})
+            .to_string()
+            .into(),
+    );
     store
         .into_iter()
         .map(|(key, value)| {
