@@ -19,7 +19,9 @@
 //! dropped, so rules and splits fall back to `url`, a disabled link is 410,
 //! and outside its window a link goes to `expired_url` or is 410. A rule that
 //! only names a time holds for everyone and counts when it holds at
-//! generation time. Slugs match in any case (nginx's `map` compares strings
+//! generation time. A record with `pieces` answers its base slug with
+//! `{piece}` replaced by nothing, as the edge does; its piece codes are not in
+//! the kit (docs/qrctl.md). Slugs match in any case (nginx's `map` compares strings
 //! ignoring case; Caddy's `path` matcher ignores case).
 //!
 //! Query forwarding: nginx and Caddy append the scan's whole query when the
@@ -34,7 +36,7 @@
 //! nginx or Caddy would read (`"` `'` `\` `{` `}`, spaces, control characters);
 //! nginx's `$` is written through a variable that holds a literal `$`.
 
-use crate::links::{numbered, parse, read_input};
+use crate::links::{numbered, read_input, record_of, split};
 use clap::Args;
 use qr_edge_core::clock::parse_rfc3339;
 use qr_edge_core::decide::{decide, Outcome};
@@ -42,6 +44,7 @@ use qr_edge_core::path::{is_dns_name, is_valid_slug};
 use qr_edge_core::record::{ForwardQuery, LinkRecord};
 use qr_edge_core::targeting::ScanFacts;
 use qr_edge_core::visitor::{Geo, RequestFacts, Visitor};
+use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -119,11 +122,34 @@ fn check_location(location: &str) -> Result<(), String> {
     }
 }
 
+/// A scan of the base slug of a record with `pieces` replaces `{piece}` in
+/// its destinations by nothing (docs/links.md); the kit answers base slugs
+/// only, so every destination loses its placeholder here.
+fn without_piece_placeholder(record: &mut Value) {
+    // `get_mut`, not indexing: indexing would add the fields a record lacks.
+    let strip = |value: Option<&mut Value>| {
+        if let Some(Value::String(url)) = value {
+            *url = url.replace("{piece}", "");
+        }
+    };
+    strip(record.get_mut("url"));
+    strip(record.get_mut("expired_url"));
+    for list in ["rules", "split"] {
+        if let Some(entries) = record.get_mut(list).and_then(Value::as_array_mut) {
+            for entry in entries {
+                strip(entry.get_mut("url"));
+            }
+        }
+    }
+}
+
 /// Reads and judges the whole input; the first bad line stops everything.
 pub fn read_links(bytes: &[u8], now: i64) -> Result<Links, String> {
     let mut links = Links::new();
     for (number, line) in numbered(bytes) {
-        let (split, record) = parse(number, line)?;
+        let mut split = split(number, line)?;
+        without_piece_placeholder(&mut split.record);
+        let record = record_of(number, &split)?;
         // Core has checked both; the servers' syntax depends on it, so check again here.
         if !is_dns_name(&split.domain) || !is_valid_slug(&split.slug) {
             return Err(format!("line {number}: domain or slug outside a-z 0-9 - ."));

@@ -45,8 +45,14 @@ pub fn split(number: usize, line: &[u8]) -> Result<ImportLine, String> {
 /// (`Strictness::Reader`: unknown fields are ignored, everything else checked).
 pub fn parse(number: usize, line: &[u8]) -> Result<(ImportLine, LinkRecord), String> {
     let split = split(number, line)?;
+    let record = record_of(number, &split)?;
+    Ok((split, record))
+}
+
+/// The record of a split line, read as the edge reads stored records.
+pub fn record_of(number: usize, split: &ImportLine) -> Result<LinkRecord, String> {
     let policy = DestinationPolicy::open(&split.domain);
     let record = record_from_value(split.record.clone(), Strictness::Reader, &policy)
         .map_err(|e| format!("line {number} ({}/{}): {e}", split.domain, split.slug))?;
-    Ok((split, record))
+    Ok(record)
 }

@@ -96,6 +96,7 @@ fn exit_kit_writes_redirects_and_static_pages_in_both_cases() {
             r#"{"domain":"go.example.com","slug":"off","url":"https://example.com/","status":"disabled"}"#, "\n",
             r#"{"domain":"qr.example.org","slug":"ended","url":"https://example.org/","valid_until":"2020-01-01T00:00:00Z","expired_url":"https://example.org/events"}"#, "\n",
             r#"{"domain":"qr.example.org","slug":"ab","url":"https://example.org/x","split":[{"url":"https://example.org/a","weight":1}],"code":308}"#, "\n",
+            r#"{"domain":"qr.example.org","slug":"mail","url":"https://example.org/m/{piece}?p={piece}","pieces":{"max_length":6}}"#, "\n",
         ),
     )
     .expect("input");
@@ -118,7 +119,7 @@ fn exit_kit_writes_redirects_and_static_pages_in_both_cases() {
     );
     assert_eq!(
         read("static/qr.example.org/_redirects"),
-        "/ab  https://example.org/x  308\n/AB  https://example.org/x  308\n/ended  https://example.org/events  302\n/ENDED  https://example.org/events  302\n"
+        "/ab  https://example.org/x  308\n/AB  https://example.org/x  308\n/ended  https://example.org/events  302\n/ENDED  https://example.org/events  302\n/mail  https://example.org/m/?p=  302\n/MAIL  https://example.org/m/?p=  302\n"
     );
     assert!(read("_redirects").contains(
         "https://go.example.com/SPRING26  https://example.com/spring?a=1&b=%3C2%3E  302\n"
