@@ -37,7 +37,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 ///   invalidation and audit line of each write, 25 × 100 ms = 2.5 s counting
 ///   its purge as one such operation. About 3.1 s in all, far inside 2 minutes.
 ///
-/// Larger files are split by the client (`scripts/load-links --to`).
+/// Larger files are split by the client (`qrctl import --to`, which uses this constant).
 pub const MAX_IMPORT_LINES: usize = 25;
 
 /// Link lines whose KV operations are in flight together in an import: each
