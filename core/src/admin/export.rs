@@ -16,18 +16,24 @@ use crate::record::{parse_record, DestinationPolicy, LinkRecord, Strictness};
 use serde::{Deserialize, Serialize};
 
 /// Keys one response lists from the `links` store (one KV list call; each
-/// listed key is one KV lookup, all in flight together). Docs/admin-api.md,
-/// "How an export page was sized".
-pub const EXPORT_LIST_LIMIT: u32 = 100;
+/// listed key is one KV lookup, all in flight together): as many as an import
+/// takes ([`super::MAX_IMPORT_LINES`]), so that every export page is also a
+/// valid import body. The cost per link is of the same kind as an import
+/// line's (KV hostcalls and a record parsed): a page of 100 small records
+/// measured 36.7 ms of guest time on the loaded test machine, over the 25 ms
+/// budget; a page of 25 measured 3.2 ms on a quieter one.
+/// Docs/admin-api.md, "How an export page was sized".
+pub const EXPORT_LIST_LIMIT: u32 = super::MAX_IMPORT_LINES as u32;
 
 /// Stored bytes one response exports at most (the first value is always
 /// taken, so a page holds at least one link). Turning a stored value into its
-/// line means parsing and validating it, and that costs guest time in
-/// proportion to its size: a 64 KiB record of 149 full rules costs about as
-/// much as a scan of it, 6–7 ms under Viceroy (tests/tests/limits.rs). 64 KiB
-/// per response keeps the worst page, one such record or a hundred small
-/// ones, well inside the 25 ms the harness allows (Fastly's 50 ms of CPU with
-/// a margin of 2); measured in tests/tests/export.rs.
+/// line means parsing and validating it, which costs guest time in
+/// proportion to its size: a 64 KiB record of 149 full rules costs about what
+/// a scan of it does, 4–7 ms under Viceroy on a quiet machine and 13 ms on a
+/// loaded one (tests/tests/export.rs). 64 KiB per response keeps the
+/// heaviest page to one such record, well inside the 25 ms the harness allows
+/// (Fastly's 50 ms of CPU with a margin of 2), and a page within the 1 MiB an
+/// import body may have.
 pub const EXPORT_PAGE_BYTES: usize = 64 * 1024;
 
 /// The field of an export line that reports a stored value the export could not read.
