@@ -532,3 +532,54 @@ fn the_heaviest_export_pages_are_within_the_limits() {
     }
     s.assert_within_limits();
 }
+
+/// Keys `h.example.com/k0`… of records over a third of the byte budget: it
+/// takes two a page, so a page ends inside the KV list page.
+#[test]
+fn a_link_written_or_deleted_between_pages_shifts_nothing() {
+    let record = (1..=256)
+        .map(|rules| record_with_rules(rules).to_string())
+        .find(|r| r.len() * 3 > EXPORT_PAGE_BYTES)
+        .expect("a record over a third of a page");
+    assert!(record.len() * 2 <= EXPORT_PAGE_BYTES, "{}", record.len());
+    let mut config = config();
+    for i in 0..6 {
+        config = config.link(&format!("h.example.com/k{i}"), &record);
+    }
+    let s = start(config);
+    let slugs = |page: &Page| -> Vec<String> {
+        page.reply
+            .ndjson()
+            .iter()
+            .map(|l| l["slug"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let first = export(&s, "domain=h.example.com");
+    assert_eq!(slugs(&first), ["k0", "k1"]);
+    // Between the pages: a link written before the cursor's position and one
+    // ahead of it deleted.
+    let put = s.send(
+        api("PUT", "/_api/v1/links/h.example.com/k0a")
+            .header("content-type", "application/json")
+            .body(r#"{"url":"https://example.com/new"}"#),
+    );
+    assert_eq!(put.status, 201, "{}", put.text());
+    assert_eq!(
+        s.send(api("DELETE", "/_api/v1/links/h.example.com/k3"))
+            .status,
+        204
+    );
+    let mut query = format!("domain=h.example.com&cursor={}", first.next.unwrap());
+    let mut rest = Vec::new();
+    loop {
+        let page = export(&s, &query);
+        rest.extend(slugs(&page));
+        match page.next {
+            Some(next) => query = format!("domain=h.example.com&cursor={next}"),
+            None => break,
+        }
+    }
+    // Every link present throughout is exported once, none twice.
+    assert_eq!(rest, ["k2", "k4", "k5"]);
+    s.assert_within_limits();
+}
