@@ -24,6 +24,8 @@ pub enum AdminRoute {
     CreateLink { domain: String },
     /// `POST /_api/v1/import`
     Import,
+    /// `GET /_api/v1/export?domain=&cursor=`
+    Export,
     /// `GET /_api/v1/settings/{domain}`: the effective settings and their problems.
     GetSettings { domain: String },
 }
@@ -48,6 +50,10 @@ pub fn parse_route(method: &str, raw_path: &str) -> Result<AdminRoute, AdminErro
         ["import"] => match method {
             "POST" => Ok(AdminRoute::Import),
             _ => Err(AdminError::MethodNotAllowed { allow: ALLOW_POST }),
+        },
+        ["export"] => match method {
+            "GET" => Ok(AdminRoute::Export),
+            _ => Err(AdminError::MethodNotAllowed { allow: ALLOW_GET }),
         },
         ["settings", domain] => match method {
             "GET" => Ok(AdminRoute::GetSettings {
@@ -173,6 +179,10 @@ mod tests {
             parse_route("GET", "/_api/v1/openapi.json"),
             Ok(AdminRoute::OpenApi)
         );
+        assert_eq!(
+            parse_route("GET", "/_api/v1/export"),
+            Ok(AdminRoute::Export)
+        );
     }
 
     #[test]
@@ -190,6 +200,10 @@ mod tests {
         assert_eq!(
             parse_route("GET", "/_api/v1/import"),
             Err(AdminError::MethodNotAllowed { allow: "POST" })
+        );
+        assert_eq!(
+            parse_route("POST", "/_api/v1/export"),
+            Err(AdminError::MethodNotAllowed { allow: "GET" })
         );
         assert_eq!(
             parse_route("DELETE", "/_api/v1/openapi.json"),
