@@ -108,8 +108,9 @@ impl LinkRecord {
 /// the fragment. That is checked by substituting nothing and a sample piece
 /// of `max_length` characters: both must parse to the same scheme,
 /// user-info, host and port, so no piece can change where the link leads.
-/// Both must then pass the destination policy (allow-list, loops, length), so
-/// the longest piece cannot push the URL past 2048 bytes either.
+/// The URL as written and both substitutions must then pass the destination
+/// policy (allow-list, loops, length), so the longest piece cannot push the
+/// URL past 2048 bytes either.
 pub fn check_placeholder(
     field: &str,
     url: &str,
@@ -141,6 +142,9 @@ pub fn check_placeholder(
             })
         }
     }
+    // The URL as written too: what a record stores obeys the policy as it
+    // stands (at most 2048 bytes, the same host), whatever replaces the placeholder.
+    validate_destination(field, url, policy)?;
     validate_destination(field, &with_sample, policy)?;
     validate_destination(field, &with_nothing, policy)
 }
@@ -260,5 +264,9 @@ mod tests {
         assert!(check_placeholder("url", &long, 1, &policy).is_ok());
         let err = check_placeholder("url", &long, 32, &policy).unwrap_err();
         assert!(err.problem.contains("2048"), "{err:?}");
+        // 2050 bytes as written, 2044 with a 1-character piece: still refused as stored.
+        let written = format!("https://www.example.com/{}{PLACEHOLDER}", "a".repeat(2019));
+        assert_eq!(written.len(), 2050);
+        assert!(check_placeholder("url", &written, 1, &policy).is_err());
     }
 }
