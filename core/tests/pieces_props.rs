@@ -71,7 +71,7 @@ fn host_of(url: &str) -> Option<String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(4000))]
+    #![proptest_config(ProptestConfig::with_cases(1000))]
 
     #[test]
     fn no_allowed_piece_moves_an_accepted_destination(
