@@ -351,3 +351,52 @@ fn a_hit_costs_the_same_whether_its_slug_could_be_a_piece_code_or_not() {
         "a piece-code hit looks up two cache entries: {piece} vs {plain}"
     );
 }
+
+#[test]
+fn the_heaviest_piece_code_record_is_answered_within_the_limits() {
+    // As many rules as the 64 KiB record cap allows, each with a placeholder
+    // in its URL and conditions that all have to be read; no rule holds, so
+    // a scan validates and evaluates every one. The harness fails the test
+    // if a request breaks a per-request limit (guest time included).
+    const COUNTRIES: [&str; 28] = [
+        "DE", "AT", "CH", "FR", "IT", "ES", "NL", "BE", "LU", "DK", "SE", "NO", "FI", "PL", "CZ",
+        "SK", "HU", "SI", "HR", "PT", "IE", "GB", "GR", "RO", "BG", "EE", "LV", "LT",
+    ];
+    let rule = |i: usize| {
+        json!({
+            "when": {"country": COUNTRIES, "query": {"rule": i.to_string()}},
+            "url": format!("https://example.com/rule/{i}/{{piece}}?p={{piece}}#{{piece}}"),
+        })
+    };
+    let mut rules = Vec::new();
+    let record = loop {
+        rules.push(rule(rules.len()));
+        let record = json!({"url": "https://example.com/p/{piece}", "pieces": {"max_length": 32}, "rules": rules});
+        if record.to_string().len() > 65_536 - 200 || rules.len() == 256 {
+            break record.to_string();
+        }
+    };
+    let s = Service::start(ServiceConfig::new().link(&key("big"), &record));
+    // Instantiating the module is paid once per deployment, not per request.
+    assert_eq!(s.get("/_health").status, 200);
+    let piece = "a".repeat(32);
+    for cache in ["MISS", "HIT"] {
+        let r = s.get(&format!("/big-{piece}"));
+        assert_eq!(
+            location(&r),
+            (302, Some(format!("https://example.com/p/{piece}").as_str())),
+            "{cache}"
+        );
+        assert_eq!(r.header("x-qr-cache"), Some(cache));
+    }
+    for cost in s.request_costs() {
+        eprintln!(
+            "{}: {} hostcalls, guest {:.1} ms",
+            cost.name(),
+            cost.hostcalls,
+            cost.guest_time.as_secs_f64() * 1e3
+        );
+    }
+    eprintln!("{} rules, {} bytes", rules.len(), record.len());
+    s.assert_within_limits();
+}
