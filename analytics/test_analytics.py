@@ -86,7 +86,11 @@ def every_line_is_one_json_object_with_the_spec_fields_in_order():
 def v2_columns_hold_what_the_schema_says():
     for line, e in zip(LINES, EVENTS):
         assert e["class"] in CLASSES, line
-        assert e["piece"] is None, line  # piece codes are not built yet
+        piece = e["piece"]
+        if piece is not None:
+            # A piece code a record answered (docs/scan-events.md): logged under the base slug.
+            assert 1 <= len(piece) <= 32 and all(c in "abcdefghijklmnopqrstuvwxyz0123456789" for c in piece), line
+            assert e["outcome"] in ("redirect", "disabled", "expired", "preview"), line
         assert e["class_reason"] is None or isinstance(e["class_reason"], str), line
         v = e["visitor"]
         if v is not None:
@@ -94,6 +98,8 @@ def v2_columns_hold_what_the_schema_says():
             assert v != e["ip"], line
     assert any(e["visitor"] for e in EVENTS), "no line with a visitor: no scan under an ip_salt"
     assert any(e["visitor"] is None for e in EVENTS), "no line without a visitor"
+    assert any(e["piece"] for e in EVENTS), "no line with a piece: no piece-code scan"
+    assert any(e["piece"] is None for e in EVENTS), "no line without a piece"
 
 
 @test

@@ -7,7 +7,8 @@
 use crate::admin::{Answer, Streamed};
 use crate::client::header;
 use crate::config::settings_for;
-use crate::lookup::{resolve, LinkKey, Refresh};
+use crate::lookup::{LinkKey, Refresh};
+use crate::pieces::resolve_slug;
 use crate::responses::{json, reply, Rejection};
 use crate::{client, images};
 use fastly::http::StatusCode;
@@ -145,7 +146,8 @@ fn image(req: &Request, key: &LinkKey, format: ImageFormat) -> Handled {
 /// `/{slug}` and `/{slug}+`: look the link up, let the core answer.
 fn scan(req: &Request, key: &LinkKey, preview: bool) -> Handled {
     let request = scan_request(req, &key.domain, &key.slug, preview);
-    let resolution = resolve(key);
+    let resolved = resolve_slug(key);
+    let resolution = resolved.resolution;
     let (plan, event) = answer::scan(
         request,
         Resolution::Looked {
@@ -153,6 +155,7 @@ fn scan(req: &Request, key: &LinkKey, preview: bool) -> Handled {
             found: resolution.found(),
             cache: resolution.cache,
             source: resolution.source,
+            piece: resolved.piece,
         },
     );
     Handled {

@@ -4,7 +4,8 @@
 //! and sends it. Images are not scans: they never write a `scans` line.
 
 use crate::image_cache::drawn;
-use crate::lookup::{resolve, LinkKey, Refresh};
+use crate::lookup::{LinkKey, Refresh};
+use crate::pieces::resolve_slug;
 use crate::responses::{mark_cache, reply, Rejection};
 use fastly::http::{Method, StatusCode};
 use fastly::{Request, Response};
@@ -21,7 +22,8 @@ pub fn respond(req: &Request, key: &LinkKey, format: ImageFormat) -> (Response, 
         Ok(options) => options,
         Err(e) => return (Rejection::BadImageParameter(e).into_response(), None),
     };
-    let resolution = resolve(key);
+    // A piece code's image encodes the piece code's own short URL (`key.slug`).
+    let resolution = resolve_slug(key).resolution;
     let if_none_match = req.get_header_all_str_lossy("if-none-match");
     let if_none_match: Vec<String> = if_none_match.iter().map(|v| v.to_string()).collect();
     let request = ImageRequest {

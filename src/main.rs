@@ -15,6 +15,7 @@ mod handler;
 mod image_cache;
 mod images;
 mod lookup;
+mod pieces;
 mod resources;
 mod responses;
 mod scan_log;

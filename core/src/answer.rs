@@ -9,6 +9,7 @@ use crate::decide::{self, decide, Decision, Outcome};
 use crate::freshness::{CacheState, Source};
 use crate::pages;
 use crate::path::{short_url, AppLinkFile};
+use crate::pieces::PieceCode;
 use crate::privacy::IpMode;
 use crate::qr::{content_type, etag, render, short_url_text, ImageFormat, QrError, QrOptions};
 use crate::record::LinkRecord;
@@ -74,29 +75,36 @@ pub enum Resolution<'a> {
         cache: CacheState,
         /// Which source answered.
         source: Source,
+        /// `Some` when `found` is the record of the base slug answering a
+        /// piece code (docs/links.md, "Piece codes"); `None` for the slug's own answer.
+        piece: Option<PieceCode<'a>>,
     },
 }
 
 /// The answer to a scan: the reply to send and the scan event to log after it.
 pub fn scan(request: ScanRequest, resolution: Resolution<'_>) -> (Reply, ScanEvent) {
-    let (decision, cache, source, ip_mode) = match resolution {
+    let (decision, cache, source, ip_mode, piece) = match resolution {
         Resolution::SettingsUnknown => (
             decide::unavailable(None),
             CacheState::None,
             Source::None,
             IpMode::None,
+            None,
         ),
         Resolution::Looked {
             settings,
             found,
             cache,
             source,
+            piece,
         } => {
             let decision = match found {
+                // The record's slug (the base of a piece code) keeps a
+                // visitor on one split arm across the pieces of a print run.
                 Found::Record(record) => decide(
-                    record,
+                    &record.for_piece(piece.map_or("", |p| p.piece)),
                     &ScanFacts {
-                        slug: &request.slug,
+                        slug: piece.map_or(request.slug.as_str(), |p| p.base),
                         now: request.started_ms,
                         query: &request.query,
                         visitor: &request.visitor,
@@ -105,7 +113,7 @@ pub fn scan(request: ScanRequest, resolution: Resolution<'_>) -> (Reply, ScanEve
                 Found::NotFound => decide::not_found(settings.not_found_url.as_deref()),
                 Found::Unavailable => decide::unavailable(settings.fallback_url.as_deref()),
             };
-            (decision, cache, source, settings.ip_mode)
+            (decision, cache, source, settings.ip_mode, piece)
         }
     };
     let (reply, decision) = if request.preview && leads_somewhere(&decision) {
@@ -113,11 +121,18 @@ pub fn scan(request: ScanRequest, resolution: Resolution<'_>) -> (Reply, ScanEve
     } else {
         (Reply::for_decision(&decision, cache), decision)
     };
+    // A piece code is logged under the record that answered it, so analytics
+    // group a print run by its record; `piece` tells the pieces apart.
+    let (slug, piece) = match piece {
+        Some(code) => (code.base.to_owned(), Some(code.piece.to_owned())),
+        None => (request.slug, None),
+    };
     let event = ScanEvent {
         started_ms: request.started_ms,
         id: request.id,
         domain: request.domain,
-        slug: request.slug,
+        slug,
+        piece,
         decision,
         cache,
         source,
@@ -345,6 +360,7 @@ mod tests {
             found,
             cache: CacheState::Miss,
             source: Source::Kv,
+            piece: None,
         }
     }
 
@@ -394,6 +410,65 @@ mod tests {
             (302, Some("https://example.com/404"))
         );
         assert_eq!(event.decision.outcome, Outcome::NotFound);
+    }
+
+    #[test]
+    fn a_piece_code_answers_with_the_piece_and_logs_the_base_slug() {
+        let settings = Settings::default();
+        let link = record(r#"{"url":"https://example.com/p/{piece}","pieces":{"max_length":8}}"#);
+        let mut req = request(false);
+        req.slug = "spring26-a7k2".into();
+        let code = crate::pieces::piece_code("spring26-a7k2");
+        let (reply, event) = scan(
+            req,
+            Resolution::Looked {
+                settings: &settings,
+                found: Found::Record(&link),
+                cache: CacheState::Miss,
+                source: Source::Kv,
+                piece: code,
+            },
+        );
+        assert_eq!(
+            reply.location.as_deref(),
+            Some("https://example.com/p/a7k2")
+        );
+        assert_eq!(
+            (event.slug.as_str(), event.piece.as_deref()),
+            ("spring26", Some("a7k2"))
+        );
+        assert!(event.to_line(0, None).contains(r#""piece":"a7k2""#));
+        let (base, event) = scan(request(false), looked(&settings, Found::Record(&link)));
+        assert_eq!(
+            base.location.as_deref(),
+            Some("https://example.com/p/"),
+            "the base slug itself replaces the placeholder by nothing"
+        );
+        assert_eq!((event.slug.as_str(), event.piece), ("spring26", None));
+    }
+
+    #[test]
+    fn a_piece_codes_preview_names_the_piece_codes_own_short_url() {
+        let settings = Settings::default();
+        let link = record(r#"{"url":"https://example.com/p/{piece}","pieces":{"max_length":8}}"#);
+        let mut req = request(true);
+        req.slug = "spring26-a7k2".into();
+        let (reply, event) = scan(
+            req,
+            Resolution::Looked {
+                settings: &settings,
+                found: Found::Record(&link),
+                cache: CacheState::Miss,
+                source: Source::Kv,
+                piece: crate::pieces::piece_code("spring26-a7k2"),
+            },
+        );
+        let Body::Html(page) = &reply.body else {
+            panic!("a page")
+        };
+        assert!(page.contains("https://go.example.com/spring26-a7k2"));
+        assert!(page.contains("https://example.com/p/a7k2"));
+        assert_eq!(event.piece.as_deref(), Some("a7k2"));
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod destination;
 pub mod freshness;
 pub mod pages;
 pub mod path;
+pub mod pieces;
 pub mod privacy;
 pub mod qr;
 pub mod record;

@@ -9,6 +9,8 @@
 use crate::clock::Timestamp;
 use crate::destination::validate_destination;
 pub use crate::destination::{DestinationPolicy, MAX_URL_LEN};
+pub use crate::pieces::Pieces;
+use crate::pieces::{check_placeholder, MAX_PIECE_LEN, PLACEHOLDER};
 use crate::visitor::is_primary_subtag;
 use crate::vocabulary::{Continent, DeviceClass, Os};
 use serde::{Deserialize, Serialize};
@@ -64,6 +66,9 @@ pub struct LinkRecord {
     /// Free text for the owner.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Piece codes: the record also answers `/{slug}-{piece}` (crate::pieces).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pieces: Option<Pieces>,
 }
 
 /// Whether a link redirects at all.
@@ -341,6 +346,7 @@ impl LinkRecord {
             split: Vec::new(),
             tags: Vec::new(),
             note: None,
+            pieces: None,
         }
     }
 
@@ -350,7 +356,17 @@ impl LinkRecord {
         strictness: Strictness,
         policy: &DestinationPolicy<'_>,
     ) -> Result<(), RecordError> {
-        destination("url", &self.url, policy)?;
+        // First: the destinations' `{piece}` checks depend on it.
+        if let Some(pieces) = &self.pieces {
+            if !(1..=MAX_PIECE_LEN).contains(&(pieces.max_length as usize)) {
+                return Err(RecordError::new(
+                    "pieces.max_length",
+                    "must be from 1 to 32",
+                ));
+            }
+        }
+        let destination = |field: &str, url: &str| self.destination(field, url, strictness, policy);
+        destination("url", &self.url)?;
         if !ALLOWED_CODES.contains(&self.code) {
             return Err(RecordError::new(
                 "code",
@@ -364,17 +380,17 @@ impl LinkRecord {
             }
         }
         if let Some(expired) = &self.expired_url {
-            destination("expired_url", expired, policy)?;
+            destination("expired_url", expired)?;
         }
         bounded_len("rules", self.rules.len())?;
         for (i, rule) in self.rules.iter().enumerate() {
-            destination(&format!("rules[{i}].url"), &rule.url, policy)?;
+            destination(&format!("rules[{i}].url"), &rule.url)?;
             rule.when
                 .validate(&format!("rules[{i}].when"), strictness)?;
         }
         bounded_len("split", self.split.len())?;
         for (i, entry) in self.split.iter().enumerate() {
-            destination(&format!("split[{i}].url"), &entry.url, policy)?;
+            destination(&format!("split[{i}].url"), &entry.url)?;
             if entry.weight > MAX_WEIGHT {
                 return Err(RecordError::new(
                     format!("split[{i}].weight"),
@@ -416,6 +432,36 @@ impl LinkRecord {
         }
         bounded_len("tags", self.tags.len())?;
         Ok(())
+    }
+
+    /// One destination of this record, checked against the policy. With
+    /// `{piece}` in it, for every piece the record can answer (crate::pieces).
+    /// The admin API refuses the placeholder in a record without `pieces`,
+    /// where it is almost certainly a forgotten `pieces`; a reader keeps such
+    /// a record and answers with the placeholder removed, as for a base slug.
+    fn destination(
+        &self,
+        field: &str,
+        url: &str,
+        strictness: Strictness,
+        policy: &DestinationPolicy<'_>,
+    ) -> Result<(), RecordError> {
+        if !url.contains(PLACEHOLDER) {
+            return validate_destination(field, url, policy)
+                .map_err(|e| RecordError::new(e.field, e.problem));
+        }
+        let max_length = match &self.pieces {
+            Some(pieces) => pieces.max_length as usize,
+            None if strictness == Strictness::Admin => {
+                return Err(RecordError::new(
+                    field,
+                    "contains {piece}, but the record has no pieces: add \"pieces\": {\"max_length\": N} or remove the placeholder",
+                ))
+            }
+            None => 1,
+        };
+        check_placeholder(field, url, max_length, policy)
+            .map_err(|e| RecordError::new(e.field, e.problem))
     }
 }
 
@@ -523,11 +569,6 @@ pub fn is_region_code(value: &str) -> bool {
         && country.bytes().all(|b| b.is_ascii_alphabetic())
         && (1..=3).contains(&sub.len())
         && sub.bytes().all(|b| b.is_ascii_alphanumeric())
-}
-
-/// One destination of a record, checked against the policy.
-fn destination(field: &str, url: &str, policy: &DestinationPolicy<'_>) -> Result<(), RecordError> {
-    validate_destination(field, url, policy).map_err(|e| RecordError::new(e.field, e.problem))
 }
 
 #[cfg(test)]
@@ -828,6 +869,81 @@ mod tests {
         assert!(serde_json::to_string(&round)
             .unwrap()
             .contains(r#""forward_query":["utm_*"]"#));
+    }
+
+    #[test]
+    fn pieces_are_checked_and_named() {
+        let with = |pieces: &str| {
+            admin(&format!(
+                r#"{{"url":"https://example.com/{{piece}}","pieces":{pieces}}}"#
+            ))
+        };
+        assert_eq!(
+            with(r#"{"max_length":8}"#).unwrap().pieces,
+            Some(Pieces { max_length: 8 })
+        );
+        assert!(with(r#"{"max_length":1}"#).is_ok() && with(r#"{"max_length":32}"#).is_ok());
+        for bad in [
+            r#"{"max_length":0}"#,
+            r#"{"max_length":33}"#,
+            r#"{"max_length":-1}"#,
+            r#"{"max_length":"8"}"#,
+            "{}",
+        ] {
+            assert_eq!(field_of(with(bad)), "pieces.max_length", "{bad}");
+        }
+        assert_eq!(
+            field_of(with(r#"{"max_length":8,"alphabet":"a-z"}"#)),
+            "pieces.alphabet"
+        );
+        assert_eq!(field_of(with("8")), "pieces");
+        assert_eq!(
+            field_of(reader(
+                r#"{"url":"https://example.com/","pieces":{"max_length":99}}"#
+            )),
+            "pieces.max_length",
+            "readers refuse a range no piece code can have"
+        );
+        let round = with(r#"{"max_length":8}"#).unwrap();
+        assert!(serde_json::to_string(&round)
+            .unwrap()
+            .contains(r#""pieces":{"max_length":8}"#));
+    }
+
+    #[test]
+    fn the_placeholder_needs_pieces_on_writes_and_stays_out_of_hosts() {
+        let without =
+            r#"{"url":"https://example.com/","rules":[{"url":"https://example.com/{piece}"}]}"#;
+        let refused = admin(without).unwrap_err();
+        assert_eq!(refused.field, "rules[0].url");
+        assert!(refused.problem.contains("no pieces"), "{refused}");
+        assert_eq!(
+            reader(without).unwrap().for_piece("").rules[0].url,
+            "https://example.com/",
+            "a reader keeps it and answers with the placeholder removed"
+        );
+        for (field, body) in [
+            (
+                "url",
+                r#"{"url":"https://{piece}.example.com/","pieces":{"max_length":4}}"#,
+            ),
+            (
+                "expired_url",
+                r#"{"url":"https://example.com/","expired_url":"https://example.com{piece}/","pieces":{"max_length":4}}"#,
+            ),
+            (
+                "split[0].url",
+                r#"{"url":"https://example.com/","split":[{"url":"https://ex{piece}.com/","weight":1}],"pieces":{"max_length":4}}"#,
+            ),
+        ] {
+            assert_eq!(field_of(admin(body)), field, "{body}");
+            assert_eq!(field_of(reader(body)), field, "readers too: {body}");
+        }
+        assert_eq!(
+            field_of(reader(r#"{"url":"https://{piece}.example.com/"}"#)),
+            "url",
+            "a reader without pieces still keeps the placeholder out of the host"
+        );
     }
 
     #[test]

@@ -25,8 +25,10 @@ pub struct ScanEvent {
     pub id: String,
     /// Host, lower case.
     pub domain: String,
-    /// Slug, lower case.
+    /// Slug, lower case: the record's (for a piece code, its base slug).
     pub slug: String,
+    /// The piece of a piece code, lower case; `None` for any other answer.
+    pub piece: Option<String>,
     /// What was sent.
     pub decision: Decision,
     /// How the record was obtained.
@@ -84,8 +86,7 @@ impl ScanEvent {
             lang: v.language.as_deref(),
             pop: self.pop.as_deref().filter(|p| !p.is_empty()),
             elapsed_us,
-            // Piece codes are not built yet (docs/README.md).
-            piece: None,
+            piece: self.piece.as_deref(),
             class: v.class,
             class_reason: v.class_reason.as_deref().map(capped),
             // Over the user agent as logged: lines with equal `ua` (and day and
@@ -149,6 +150,7 @@ mod tests {
             id: "abc".into(),
             domain: "go.example.com".into(),
             slug: "spring26".into(),
+            piece: None,
             decision: Decision {
                 outcome: Outcome::Redirect,
                 status: 302,
@@ -207,6 +209,7 @@ mod tests {
             id: "abc".into(),
             domain: "go.example.com".into(),
             slug: "spring26".into(),
+            piece: None,
             decision: Decision {
                 outcome: Outcome::Redirect,
                 status: 302,
