@@ -10,10 +10,11 @@ import sys
 from pathlib import Path
 
 DOMAIN = "go.example.com"
-ROUTES = ["floor", "hit", "kv_cold", "origin", "rule", "png", "health"]
+ROUTES = ["floor", "hit", "piece", "kv_cold", "origin", "rule", "png", "health"]
 LABELS = {
     "floor": "(a) floor: fixed 302, no lookup",
     "hit": "(b) cache-hit redirect",
+    "piece": "(b2) piece-code redirect, both lookups cached",
     "kv_cold": "(c) KV lookup, cache cold",
     "origin": "(d) origin lookup, cache cold",
     "rule": "(e) redirect with a targeting rule",
@@ -31,7 +32,8 @@ RULES_RECORD = {
     ],
     "tags": ["bench"],
 }
-# Production-like settings: a domain list, an allow-list for destinations (so
+# Production-like settings (and an `ip_salt`, so each scan line gets its
+# visitor hash, as in production): a domain list, an allow-list for destinations (so
 # every record read is validated against it) and a cache TTL longer than a run,
 # so the hit scenarios stay hits for the whole benchmark.
 # The settings config store holds JSON documents (`defaults`, `{domain}`).
@@ -46,7 +48,7 @@ SETTINGS = {
 
 
 def dataset(out: str, origin_url: str, count: str) -> None:
-    """Writes links.json (`count` records `k0`… plus `hot` and `rules`) and the
+    """Writes links.json (`count` records `k0`… plus `hot`, `rules` and `mail`) and the
     two Viceroy configs into `out`."""
     out_dir = Path(out).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -55,6 +57,9 @@ def dataset(out: str, origin_url: str, count: str) -> None:
              for n in range(int(count))}
     links[f"{DOMAIN}/hot"] = json.dumps({"url": "https://example.com/hot"})
     links[f"{DOMAIN}/rules"] = json.dumps(RULES_RECORD)
+    # Piece codes: `/mail-{piece}` is no link of its own, so it is looked up
+    # (a cached "not found"), then `mail` (a cached record).
+    links[f"{DOMAIN}/mail"] = json.dumps({"url": "https://example.com/m/{piece}", "pieces": {"max_length": 8}})
     (out_dir / "links.json").write_text(json.dumps(links))
     # Inline TOML, not `file = …`: Viceroy re-reads and re-parses a JSON
     # geolocation or device file on every lookup (and a JSON config store on
@@ -72,6 +77,8 @@ first_byte_timeout_ms = 2000
 between_bytes_timeout_ms = 2000
 [local_server.kv_stores]
 links = {{ file = "{out_dir / 'links.json'}", format = "json" }}
+[local_server.secret_stores]
+secrets = [{{ key = "ip_salt", data = "bench-ip-salt" }}]
 [local_server.config_stores.settings]
 format = "inline-toml"
 contents = {toml_value(SETTINGS)}
@@ -312,7 +319,7 @@ def report(results: str, sizes: str, heaps: str, calls: str, meta: str, out: str
     print(text)
 
 
-ROUNDS_OF = ["floor", "hit", "kv_cold", "origin", "rule", "png", "health"]
+ROUNDS_OF = ["floor", "hit", "piece", "kv_cold", "origin", "rule", "png", "health"]
 
 
 def rate(run) -> float:
