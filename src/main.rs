@@ -8,6 +8,7 @@
 mod admin;
 mod client;
 mod config;
+mod dashboard;
 mod diagnostics;
 mod handler;
 mod image_cache;
