@@ -38,11 +38,12 @@ pub fn dashboard_file(raw_path: &str) -> Option<DashboardFile> {
 
 /// The policy of every dashboard response: only this origin's own script,
 /// style and API; images also from `blob:` (the QR preview is fetched with the
-/// token, then shown from a blob); no inline script or style, no plugins, no
+/// token, then shown from a blob; `data:` names the empty favicon, so the
+/// browser asks the short domain's `/favicon.ico` for nothing); no inline script or style, no plugins, no
 /// framing, no `<base>`, forms only to this origin.
 pub const CONTENT_SECURITY_POLICY: &str =
     "default-src 'none'; script-src 'self'; style-src 'self'; \
-img-src 'self' blob:; connect-src 'self'; base-uri 'none'; form-action 'self'; \
+img-src 'self' blob: data:; connect-src 'self'; base-uri 'none'; form-action 'self'; \
 frame-ancestors 'none'; object-src 'none'";
 
 /// `Cache-Control` of the page: always revalidated, so a new deployment's
