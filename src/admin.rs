@@ -903,10 +903,14 @@ fn try_link(mut req: Request, call: &Call, key: LinkKey) -> Result<Response, Adm
 
 /// `GET /qr/{domain}/{slug}.svg|.png`: the code the public image route draws
 /// for that domain (it encodes the short domain's URL, whatever host this
-/// request came to), for the dashboard on the admin host. Not kept by shared
-/// caches (an authorised answer); a missing link or an unreadable store is a
-/// problem document like every other admin error.
+/// request came to), for the dashboard on the admin host. Like `GET /links`,
+/// it answers for links of the `links` store (404 for any other, without
+/// asking the origin). Not kept by shared caches (an authorised answer); a
+/// missing link or an unreadable store is a problem document like every other admin error.
 fn link_image(req: &Request, key: &LinkKey, format: ImageFormat) -> Result<Response, AdminError> {
+    Links::open()?
+        .read(&key.store_key())?
+        .ok_or(AdminError::LinkNotFound)?;
     let (mut response, _refresh) = images::respond(req, key, format);
     match response.get_status() {
         StatusCode::NOT_FOUND => Err(AdminError::LinkNotFound),

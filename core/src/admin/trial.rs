@@ -125,14 +125,13 @@ pub fn parse_try(body: &[u8]) -> Result<TryFacts, AdminError> {
                 })?);
             }
             "query" => {
-                let query = text.strip_prefix('?').unwrap_or(text);
-                if query.len() > MAX_TRY_TEXT || query.chars().any(char::is_control) {
+                if text.len() > MAX_TRY_TEXT || text.chars().any(char::is_control) {
                     return Err(invalid(
                         name,
                         format!("must be a query string of at most {MAX_TRY_TEXT} bytes without control characters"),
                     ));
                 }
-                facts.query = query.to_owned();
+                facts.query = text.strip_prefix('?').unwrap_or(text).to_owned();
             }
             "ip" => {
                 facts.ip = Some(
@@ -154,9 +153,12 @@ pub fn parse_try(body: &[u8]) -> Result<TryFacts, AdminError> {
     Ok(facts)
 }
 
-/// A closed-vocabulary value, or the refusal listing the names.
+/// A closed-vocabulary value, written exactly as its name (`ios`, `EU`: the
+/// API document lists them so), or the refusal listing the names.
 fn named<T: Named>(field: &str, text: &str) -> Result<T, AdminError> {
-    T::parse(text).ok_or_else(|| invalid(field, format!("must be {}", T::expected())))
+    T::parse(text)
+        .filter(|value| value.name_of() == Some(text))
+        .ok_or_else(|| invalid(field, format!("must be {}", T::expected())))
 }
 
 impl TryFacts {
@@ -276,7 +278,7 @@ mod tests {
             before["rule"].as_str().unwrap().starts_with("split:"),
             "{before}"
         );
-        let after = tried(RECORD, r#"{"os":"iOS","time":"2026-06-01T00:00:00Z"}"#);
+        let after = tried(RECORD, r#"{"os":"ios","time":"2026-06-01T00:00:00Z"}"#);
         assert_eq!(after["rule"], "rule:1");
         assert_eq!(after["location"], "https://example.com/ios");
     }
@@ -333,6 +335,8 @@ mod tests {
             (r#"{"region":"CA"}"#, "region"),
             (r#"{"device":"phone"}"#, "device"),
             (r#"{"os":"beos"}"#, "os"),
+            (r#"{"os":"iOS"}"#, "os"),
+            (r#"{"continent":"eu"}"#, "continent"),
             (r#"{"language":"fr-FR"}"#, "language"),
             (r#"{"time":"yesterday"}"#, "time"),
             (r#"{"query":"a=\n"}"#, "query"),
