@@ -149,6 +149,7 @@ def run(page, token):
     expect(page.locator("#domain")).to_have_value(DOMAIN)
     expect(page.locator("#links-table tbody tr").first).to_be_visible()
     step(f"signed in; the domain picker offers the settings' domains ({DOMAIN} first) and the list shows links")
+    shot(page, "3-links")
 
     # Create a link with a country rule; an invalid country first.
     page.get_by_role("button", name="New link").click()
@@ -213,7 +214,7 @@ def run(page, token):
     expect(row).to_be_visible()
     expect(row.locator(".badge")).to_have_text("active")
     step("the prefix search finds the new link, active")
-    shot(page, "3-links")
+    shot(page, "5-search")
 
     status, location = scan(SLUG)
     assert (status, location) == (302, "https://example.com/dash"), (status, location)
@@ -257,13 +258,13 @@ def run(page, token):
     expect(rows.nth(1).locator("td").nth(4)).to_contain_text("url")
     assert scan("dash-imported") == (302, "https://example.com/imported")
     step("an import with one bad line writes the good one and shows line 2's error")
-    shot(page, "5-import")
+    shot(page, "6-import")
 
     page.get_by_role("button", name="Settings").click()
     expect(page.locator("#settings-summary")).to_contain_text("Served")
     expect(page.locator("#settings-json")).to_contain_text("destination_hosts")
     step("the settings page shows the domain's effective settings and problems")
-    shot(page, "6-settings")
+    shot(page, "7-settings")
 
     # Delete with a confirmation.
     page.get_by_role("button", name="Links").click()
