@@ -65,6 +65,11 @@ pub fn path_route(data: &[u8]) {
             text.starts_with("/_admin"),
             "{text:?} routed to the dashboard"
         ),
+        Route::AppLink(file) => assert_eq!(
+            text,
+            file.path(),
+            "only the exact app-link path routes to its file"
+        ),
         Route::Home | Route::Health | Route::Robots | Route::NotFound => {}
     }
     let _ = method_class(&text);

@@ -12,6 +12,7 @@ use crate::client::header;
 use crate::client::{request_id, unix_millis};
 use crate::config::ip_salt;
 use crate::config::{secret, settings_for, SettingsReader};
+use crate::export::Export;
 use crate::images;
 use crate::lookup::{resolve, LinkKey};
 use crate::resources::{ADMIN_TOKEN_SECRET, AUDIT_LOG_ENDPOINT, LINKS_KV_STORE};
@@ -142,13 +143,32 @@ impl Call {
     }
 }
 
-/// What the admin API answers: a whole response, or (an import) a head whose
-/// body the import streams once the head is out.
+/// What the admin API answers: a whole response, or (an import, an export) a
+/// head whose body is streamed once the head is out.
 pub enum Answer {
     /// Sent as it is.
     Send(Response),
-    /// Sent as the head; then the import writes its links and streams one result line each.
-    Stream(Response, Import),
+    /// Sent as the head; then the body is streamed.
+    Stream(Response, Streamed),
+}
+
+/// A body streamed after its head.
+pub enum Streamed {
+    /// An import writes its links and streams one result line each (boxed:
+    /// it is most of the size).
+    Import(Box<Import>),
+    /// An export streams one import line per link of its page.
+    Export(Export),
+}
+
+impl Streamed {
+    /// Streams the body into `out`.
+    pub fn stream(self, out: StreamingBody) {
+        match self {
+            Streamed::Import(import) => (*import).stream(out),
+            Streamed::Export(export) => export.stream(out),
+        }
+    }
 }
 
 impl From<Response> for Answer {
@@ -157,8 +177,8 @@ impl From<Response> for Answer {
     }
 }
 
-/// Routes one authorised request. Every route but the import answers with a
-/// whole response; the import's results are streamed after its head.
+/// Routes one authorised request. Every route but the import and the export
+/// answers with a whole response; theirs are streamed after the head.
 fn serve(req: Request, call: &Call) -> Result<Answer, AdminError> {
     let response = match parse_route(req.get_method_str(), req.get_path())? {
         AdminRoute::OpenApi => Ok(json(StatusCode::OK, OPENAPI_JSON.to_owned())),
@@ -168,6 +188,10 @@ fn serve(req: Request, call: &Call) -> Result<Answer, AdminError> {
         AdminRoute::ListLinks { domain } => list_links(&req, &domain),
         AdminRoute::CreateLink { domain } => create_link(req, call, &domain),
         AdminRoute::Import => return import(req, call.clone()),
+        AdminRoute::Export => {
+            let (head, export) = crate::export::start(&req)?;
+            return Ok(Answer::Stream(head, Streamed::Export(export)));
+        }
         AdminRoute::GetSettings { domain } => get_settings(&domain),
         AdminRoute::TryLink { domain, slug } => try_link(req, call, link_key(domain, slug)?),
         AdminRoute::LinkImage {
@@ -359,7 +383,7 @@ fn import(mut req: Request, call: Call) -> Result<Answer, AdminError> {
     let head = Response::from_status(StatusCode::OK)
         .with_header("content-type", "application/x-ndjson")
         .with_header("cache-control", "no-store");
-    Ok(Answer::Stream(head, import))
+    Ok(Answer::Stream(head, Streamed::Import(Box::new(import))))
 }
 
 /// An accepted import, written after its response head is sent: its lines go
@@ -861,7 +885,7 @@ fn precondition_held(insert: Result<(), KVStoreError>) -> Result<bool, AdminErro
     }
 }
 
-fn store_error(e: KVStoreError) -> AdminError {
+pub(crate) fn store_error(e: KVStoreError) -> AdminError {
     match e {
         KVStoreError::ItemPayloadTooLarge => {
             AdminError::TooLarge("the link store refused the value as too large".into())

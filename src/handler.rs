@@ -1,10 +1,10 @@
 //! One client request → its response, plus the work that must wait until the
 //! response has been sent (the scan event, a background cache refresh, an
-//! import's writes and streamed results). Decisions are the core's
+//! import's writes and streamed results, an export's lines). Decisions are the core's
 //! (`qr_edge_core::answer`); this module reads the request's facts, looks the
 //! link up and turns the core's reply plan into a response.
 
-use crate::admin::{Answer, Import};
+use crate::admin::{Answer, Streamed};
 use crate::client::header;
 use crate::config::settings_for;
 use crate::lookup::{resolve, LinkKey, Refresh};
@@ -27,17 +27,17 @@ pub struct Handled {
     pub scan: Option<ScanEvent>,
     /// A stale cache entry to refresh once the response is out.
     pub refresh: Option<Refresh>,
-    /// An admin import: `response` is only its head, and the import writes
-    /// its links and streams their results as the body (docs/admin-api.md).
-    pub import: Option<Import>,
+    /// An admin import or export: `response` is only its head, and the body
+    /// is streamed after it (docs/admin-api.md).
+    pub stream: Option<Streamed>,
 }
 
 impl From<Answer> for Handled {
     fn from(answer: Answer) -> Self {
         match answer {
             Answer::Send(response) => response.into(),
-            Answer::Stream(head, import) => Handled {
-                import: Some(import),
+            Answer::Stream(head, streamed) => Handled {
+                stream: Some(streamed),
                 ..head.into()
             },
         }
@@ -50,7 +50,7 @@ impl From<Response> for Handled {
             response,
             scan: None,
             refresh: None,
-            import: None,
+            stream: None,
         }
     }
 }
@@ -119,6 +119,7 @@ fn public(req: Request, host: String, route: Route) -> Handled {
     match route {
         Route::Robots => Reply::text(pages::ROBOTS_TXT).into(),
         Route::Home => answer::home(&settings).into(),
+        Route::AppLink(file) => answer::app_link(&settings, file).into(),
         Route::Link { slug, view } => {
             let key = LinkKey {
                 domain: host,
@@ -189,6 +190,7 @@ fn settings_unknown(req: &Request, host: String, route: Route) -> Handled {
 
 /// The facts of a scan request, read from the client request.
 fn scan_request(req: &Request, domain: &str, slug: &str, preview: bool) -> ScanRequest {
+    let headers = client::ScanHeaders::read(req);
     ScanRequest {
         id: client::request_id(req),
         method: req.get_method_str().to_owned(),
@@ -197,8 +199,8 @@ fn scan_request(req: &Request, domain: &str, slug: &str, preview: bool) -> ScanR
         slug: slug.to_owned(),
         preview,
         query: req.get_query_str().unwrap_or("").to_owned(),
-        visitor: client::visitor(req),
-        referer: header(req, "referer").map(std::borrow::Cow::into_owned),
+        visitor: client::visitor(req, &headers),
+        referer: headers.referer,
         pop: client::pop(),
     }
 }

@@ -4,6 +4,7 @@
 //! with the link's surrogate key, so an admin write of the link purges its
 //! images with its record (`lookup::invalidate`).
 
+use crate::bodies::read_all;
 use crate::lookup::{write_entry, LinkKey};
 use fastly::cache::core::Transaction;
 use std::time::Duration;
@@ -49,8 +50,8 @@ pub fn drawn<E>(
         }
     };
     if let Some(found) = txn.found() {
-        if let Ok(body) = found.to_stream() {
-            return Ok((body.into_bytes(), Kept::Hit));
+        if let Some(bytes) = found.to_stream().ok().and_then(|body| read_all(body).ok()) {
+            return Ok((bytes, Kept::Hit));
         }
     }
     let bytes = draw()?;

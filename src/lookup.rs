@@ -4,6 +4,7 @@
 //! them, or when every source fails. [`invalidate`] makes an admin write
 //! visible at once (docs/admin-api.md), even against a source read already under way.
 
+use crate::bodies::read_all;
 use crate::resources::{LINKS_KV_STORE, ORIGIN_BACKEND};
 use fastly::cache::core::{self, Transaction};
 use fastly::kv_store::KVStoreError;
@@ -29,6 +30,8 @@ pub enum Link {
 pub enum SourceError {
     /// The KV store failed.
     Kv(KVStoreError),
+    /// A KV value could not be read to its end.
+    KvRead(std::io::Error),
     /// The origin could not be reached, timed out, or answered an unexpected status.
     Origin(String),
     /// A source answered something that is not a valid record.
@@ -39,6 +42,7 @@ impl std::fmt::Display for SourceError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             SourceError::Kv(e) => write!(f, "KV store: {e}"),
+            SourceError::KvRead(e) => write!(f, "KV store, reading a value: {e}"),
             SourceError::Origin(e) => write!(f, "origin: {e}"),
             SourceError::InvalidRecord(source, e) => {
                 write!(f, "invalid record from {source:?}: {e}")
@@ -198,7 +202,7 @@ fn fetch(key: &LinkKey) -> Result<(Link, Source), SourceError> {
         asked = Source::Kv;
         match store.lookup(&key.store_key()) {
             Ok(mut found) => {
-                let body = found.take_body_bytes();
+                let body = read_all(found.take_body()).map_err(SourceError::KvRead)?;
                 // A deleted link's tombstone (admin.rs, `DELETE`) is a KV miss.
                 if !qr_edge_core::admin::is_tombstone(&body) {
                     return parse(key, &body, Source::Kv).map(|l| (l, Source::Kv));
@@ -266,7 +270,7 @@ fn encode(link: &Link) -> Vec<u8> {
 /// Reads a cache entry back; records are validated again, so a tightened
 /// `destination_hosts` applies to cached records at once. `None` when unusable.
 fn decode(key: &LinkKey, found: &core::Found) -> Option<Link> {
-    let body = found.to_stream().ok()?.into_bytes();
+    let body = read_all(found.to_stream().ok()?).ok()?;
     match body.split_first() {
         Some((b'N', _)) => Some(Link::NotFound),
         Some((b'R', json)) => parse(key, json, Source::Cache).ok(),

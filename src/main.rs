@@ -6,10 +6,12 @@
 //! Nothing after the send can delay or fail the redirect.
 
 mod admin;
+mod bodies;
 mod client;
 mod config;
 mod dashboard;
 mod diagnostics;
+mod export;
 mod handler;
 mod image_cache;
 mod images;
@@ -26,9 +28,9 @@ fn main() {
     diagnostics::init();
     let handled = handler::handle(Request::from_client());
 
-    match handled.import {
-        // An admin import: its head now, then one result line per link as it is written.
-        Some(import) => import.stream(handled.response.stream_to_client()),
+    match handled.stream {
+        // An admin import or export: its head now, then its lines as they are made.
+        Some(streamed) => streamed.stream(handled.response.stream_to_client()),
         None => handled.response.send_to_client(),
     }
     let elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);

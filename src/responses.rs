@@ -81,11 +81,13 @@ pub fn json(status: StatusCode, body: String) -> Response {
 }
 
 /// The core's reply plan as HTTP: the status, `Location`, body and
-/// `Retry-After` it names, `Cache-Control: private, max-age=0` (a destination
-/// may change at any time), and `x-qr-cache` when a lookup happened.
+/// `Retry-After` it names, its `Cache-Control` (`private, max-age=0` but for a
+/// served app-link file: a destination may change at any time), and
+/// `x-qr-cache` when a lookup happened.
 pub fn reply(plan: Reply) -> Response {
     let status = StatusCode::from_u16(plan.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-    let mut response = Response::from_status(status).with_header("cache-control", NO_SHARED_CACHE);
+    let mut response =
+        Response::from_status(status).with_header("cache-control", plan.cache_control());
     if let Some(location) = &plan.location {
         response.set_header("location", location);
     }
@@ -93,6 +95,10 @@ pub fn reply(plan: Reply) -> Response {
         Body::Empty => {}
         Body::Html(page) => response.set_body_text_html(&page),
         Body::Text(text) => response.set_body_text_plain(text),
+        Body::Json(document) => {
+            response.set_body(document);
+            response.set_content_type(fastly::mime::APPLICATION_JSON);
+        }
     }
     if let Some(seconds) = plan.retry_after {
         response.set_header("retry-after", seconds.to_string());

@@ -8,7 +8,7 @@ use crate::conditional::TagSet;
 use crate::decide::{self, decide, Decision, Outcome};
 use crate::freshness::{CacheState, Source};
 use crate::pages;
-use crate::path::short_url;
+use crate::path::{short_url, AppLinkFile};
 use crate::privacy::IpMode;
 use crate::qr::{content_type, etag, render, short_url_text, ImageFormat, QrError, QrOptions};
 use crate::record::LinkRecord;
@@ -164,6 +164,21 @@ fn preview(request: &ScanRequest, decision: Decision, cache: CacheState) -> (Rep
 /// same 503 a scan gets (fail closed), with no scan event.
 pub fn settings_unknown() -> Reply {
     Reply::for_decision(&decide::unavailable(None), CacheState::None)
+}
+
+/// `/.well-known/apple-app-site-association`, `/.well-known/assetlinks.json`:
+/// the domain's setting as JSON, 200 and never a redirect (Apple and Google
+/// follow none there); 404 when the setting is unset or was refused as the
+/// wrong type (docs/settings.md: reported, not served).
+pub fn app_link(settings: &Settings, file: AppLinkFile) -> Reply {
+    let document = match file {
+        AppLinkFile::AppleAppSiteAssociation => &settings.apple_app_site_association,
+        AppLinkFile::AssetLinks => &settings.assetlinks,
+    };
+    match document {
+        Some(document) => Reply::json(document.to_string()),
+        None => Reply::page(404, pages::not_found()),
+    }
 }
 
 /// `/`: the domain's `home_url`, else a short page.
@@ -404,6 +419,39 @@ mod tests {
         let (reply, event) = scan(request(false), looked(&settings, Found::Unavailable));
         assert_eq!(reply.location.as_deref(), Some("https://example.com/sorry"));
         assert_eq!(event.decision.outcome, Outcome::Fallback);
+    }
+
+    #[test]
+    fn app_link_files_come_from_the_settings() {
+        use crate::path::AppLinkFile::{AppleAppSiteAssociation, AssetLinks};
+        let unset = Settings::default();
+        for file in [AppleAppSiteAssociation, AssetLinks] {
+            let reply = app_link(&unset, file);
+            assert_eq!((reply.status, reply.location), (404, None), "{file:?}");
+        }
+        let aasa = serde_json::json!({"applinks": {"details": [{"appIDs": ["T.com.example"], "components": [{"/": "/app/*"}]}]}});
+        let assetlinks = serde_json::json!([{"relation": ["delegate_permission/common.handle_all_urls"], "target": {"namespace": "android_app", "package_name": "com.example"}}]);
+        let settings = Settings {
+            apple_app_site_association: Some(aasa.clone()),
+            assetlinks: Some(assetlinks.clone()),
+            ..Settings::default()
+        };
+        let reply = app_link(&settings, AppleAppSiteAssociation);
+        assert_eq!((reply.status, reply.location.as_deref()), (200, None));
+        let Body::Json(text) = &reply.body else {
+            panic!("{:?}", reply.body)
+        };
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(text).unwrap(),
+            aasa
+        );
+        let Body::Json(text) = app_link(&settings, AssetLinks).body else {
+            panic!("not JSON")
+        };
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+            assetlinks
+        );
     }
 
     #[test]

@@ -37,10 +37,32 @@ pub enum Route {
     Admin,
     /// `/_admin` and below: the dashboard (`crate::dashboard`).
     Dashboard(DashboardFile),
+    /// `/.well-known/apple-app-site-association` or `/.well-known/assetlinks.json`.
+    AppLink(AppLinkFile),
     /// A slug route, the slug lower-cased.
     Link { slug: String, view: View },
     /// Anything else: 404 without touching a store.
     NotFound,
+}
+
+/// The app-link files a domain serves from its settings (docs/routes.md), so
+/// that a short link can open the owner's app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppLinkFile {
+    /// `/.well-known/apple-app-site-association` (setting `apple_app_site_association`).
+    AppleAppSiteAssociation,
+    /// `/.well-known/assetlinks.json` (setting `assetlinks`).
+    AssetLinks,
+}
+
+impl AppLinkFile {
+    /// The path the platform fetches.
+    pub const fn path(self) -> &'static str {
+        match self {
+            AppLinkFile::AppleAppSiteAssociation => "/.well-known/apple-app-site-association",
+            AppLinkFile::AssetLinks => "/.well-known/assetlinks.json",
+        }
+    }
 }
 
 /// How a method relates to the public routes.
@@ -76,6 +98,16 @@ pub fn route(raw_path: &str) -> Route {
     }
     if let Some(file) = dashboard_file(raw_path) {
         return Route::Dashboard(file);
+    }
+    // Matched exactly as Apple and Google fetch them: no other spelling is
+    // asked for, and none needs to reach the slug rules below.
+    for file in [
+        AppLinkFile::AppleAppSiteAssociation,
+        AppLinkFile::AssetLinks,
+    ] {
+        if raw_path == file.path() {
+            return Route::AppLink(file);
+        }
     }
     // Longest public path: "/" + 64-char slug + ".svg" + "/"; anything longer is not ours.
     if raw_path.len() > MAX_SLUG_LEN + 6 || !raw_path.starts_with('/') {
@@ -226,6 +258,30 @@ mod tests {
             Route::Dashboard(DashboardFile::Script)
         );
         assert_eq!(route("/_admin"), Route::Dashboard(DashboardFile::Bare));
+        assert_eq!(
+            route("/.well-known/apple-app-site-association"),
+            Route::AppLink(AppLinkFile::AppleAppSiteAssociation)
+        );
+        assert_eq!(
+            route("/.well-known/assetlinks.json"),
+            Route::AppLink(AppLinkFile::AssetLinks)
+        );
+    }
+
+    #[test]
+    fn app_link_files_are_matched_exactly() {
+        for other in [
+            "/.well-known/apple-app-site-association/",
+            "/.well-known/Apple-App-Site-Association",
+            "/.well-known/assetlinks.json/",
+            "/.well-known/ASSETLINKS.JSON",
+            "/.well-known/assetlinks",
+            "/.well-known/apple-app-site-association.json",
+            "/.well-known/",
+            "/.well-known",
+        ] {
+            assert_eq!(route(other), Route::NotFound, "{other}");
+        }
     }
 
     #[test]

@@ -12,6 +12,12 @@ pub const RETRY_AFTER_SECONDS: u32 = 30;
 /// `Cache-Control` of redirects and link pages: the destination may change at any time.
 pub const NO_SHARED_CACHE: &str = "private, max-age=0";
 
+/// `Cache-Control` of the app-link files (docs/routes.md): the platforms and
+/// any shared cache may keep them an hour. Apple's CDN and Google's verifier
+/// fetch on their own schedule anyway; an hour bounds how long a cache
+/// between them and the owner serves a file after the setting changed.
+pub const APP_LINK_CACHE: &str = "public, max-age=3600";
+
 /// What to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
@@ -36,6 +42,8 @@ pub enum Body {
     Html(String),
     /// Plain text (`text/plain; charset=utf-8`).
     Text(&'static str),
+    /// A JSON document (`application/json`): an app-link file.
+    Json(String),
 }
 
 impl Reply {
@@ -66,6 +74,25 @@ impl Reply {
         Reply {
             body: Body::Text(text),
             ..Reply::page(200, String::new())
+        }
+    }
+
+    /// `200` with a JSON document (an app-link file, cached per [`APP_LINK_CACHE`]).
+    pub fn json(document: String) -> Reply {
+        Reply {
+            body: Body::Json(document),
+            ..Reply::page(200, String::new())
+        }
+    }
+
+    /// `Cache-Control` of this reply: a served app-link file may be kept
+    /// ([`APP_LINK_CACHE`]); anything else may change at any time
+    /// ([`NO_SHARED_CACHE`]), a 404 for an unset app-link file included, so
+    /// that setting one takes effect at once.
+    pub fn cache_control(&self) -> &'static str {
+        match (&self.body, self.status) {
+            (Body::Json(_), 200) => APP_LINK_CACHE,
+            _ => NO_SHARED_CACHE,
         }
     }
 
@@ -115,6 +142,20 @@ mod tests {
         assert_eq!(down.body, Body::Html(pages::unavailable()));
         let missing = Reply::for_decision(&not_found(None), CacheState::Miss);
         assert_eq!(missing.body, Body::Html(pages::not_found()));
+    }
+
+    #[test]
+    fn only_a_served_json_file_may_be_cached() {
+        assert_eq!(Reply::json("{}".into()).cache_control(), APP_LINK_CACHE);
+        assert_eq!(Reply::text("x").cache_control(), NO_SHARED_CACHE);
+        assert_eq!(
+            Reply::redirect(302, "https://example.com/").cache_control(),
+            NO_SHARED_CACHE
+        );
+        assert_eq!(
+            Reply::page(404, pages::not_found()).cache_control(),
+            NO_SHARED_CACHE
+        );
     }
 
     #[test]

@@ -1,109 +1,81 @@
-//! `qrctl`, qr-edge's link tool on the operator's machine. It is built on
-//! `qr-edge-core`, so it judges exactly as the edge does.
+//! `qrctl`, qr-edge's link tool on the operator's machine (docs/qrctl.md). It
+//! is built on `qr-edge-core`, so it judges links, settings and QR images
+//! exactly as the edge does. Each subcommand lives in its own module; this
+//! file only parses the command line (clap) and hands over.
 //!
-//! `qrctl settings check FILE...` validates settings documents before they are
-//! uploaded to the `settings` config store (docs/settings.md). Each FILE is named after
-//! its config-store key: `defaults.json`, or `{domain}.json` such as
-//! `go.example.com.json`. For every domain it prints the effective settings
-//! and each problem the edge would report, and exits 1 when a document could
-//! not be used at all or has any problem, so a deploy script can stop.
+//! The admin token comes from the environment variable `QR_EDGE_ADMIN_TOKEN`,
+//! never from an argument, where other users could read it in the process list.
 
-use qr_edge_core::settings::{Settings, DEFAULTS_KEY, MAX_DOCUMENT_BYTES};
-use std::path::Path;
+mod exit_kit;
+mod export;
+mod images;
+mod import;
+mod links;
+mod settings;
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: qrctl settings check FILE...   (defaults.json, {domain}.json)";
+/// The environment variable that holds the admin token.
+pub const TOKEN_ENV: &str = "QR_EDGE_ADMIN_TOKEN";
+
+#[derive(Parser)]
+#[command(
+    name = "qrctl",
+    version,
+    about = "qr-edge's link tool: import, export, exit kit, piece codes, QR images, settings check",
+    after_help = "The admin token is read from QR_EDGE_ADMIN_TOKEN, never from an argument. docs/qrctl.md has the details."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Load links (admin import NDJSON) into a running service, in chunks of its
+    /// per-request cap, or into a local KV store file for ./scripts/serve.
+    Import(import::ImportArgs),
+    /// Write every link of a running service (or of one domain) as import NDJSON.
+    Export(export::ExportArgs),
+    /// Write nginx, Caddy, _redirects and static-page configurations that keep
+    /// every printed code working without Fastly.
+    ExitKit(exit_kit::ExitKitArgs),
+    /// Render N piece codes of one record as image files plus a CSV manifest.
+    Pieces(images::PiecesArgs),
+    /// Render the QR code of one short link, as the edge's image route does.
+    Qr(images::QrArgs),
+    /// Settings documents.
+    Settings(SettingsArgs),
+}
+
+#[derive(Args)]
+struct SettingsArgs {
+    #[command(subcommand)]
+    command: SettingsCommand,
+}
+
+#[derive(Subcommand)]
+enum SettingsCommand {
+    /// Validate settings documents (defaults.json, {domain}.json) before upload.
+    Check {
+        /// The documents, named after their config-store keys.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
-        ["settings", "check", files @ ..] if !files.is_empty() => settings_check(files),
-        _ => {
-            eprintln!("{USAGE}");
-            ExitCode::from(2)
-        }
-    }
-}
-
-/// One document as the config store would hold it: its key and text.
-struct Document {
-    key: String,
-    text: String,
-}
-
-fn read(path: &str) -> Result<Document, String> {
-    let key = Path::new(path)
-        .file_name()
-        .and_then(|n| n.to_str())
-        .and_then(|n| n.strip_suffix(".json"))
-        .ok_or_else(|| format!("{path}: name the file defaults.json or {{domain}}.json"))?
-        .to_ascii_lowercase();
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
-    Ok(Document { key, text })
-}
-
-fn settings_check(files: &[&str]) -> ExitCode {
-    let mut documents = Vec::new();
-    for file in files {
-        match read(file) {
-            Ok(document) => documents.push(document),
-            Err(e) => {
-                eprintln!("{e}");
-                return ExitCode::from(2);
-            }
-        }
-    }
-    let mut failed = false;
-    for document in &documents {
-        if document.text.len() > MAX_DOCUMENT_BYTES {
-            println!(
-                "{}: {} bytes; the config store holds at most {MAX_DOCUMENT_BYTES}",
-                document.key,
-                document.text.len()
-            );
-            failed = true;
-        }
-    }
-    let defaults = documents.iter().find(|d| d.key == DEFAULTS_KEY);
-    let mut domains: Vec<&Document> = documents.iter().filter(|d| d.key != DEFAULTS_KEY).collect();
-    // With only `defaults`, check it as any domain would see it.
-    let example = Document {
-        key: "any-domain.invalid".into(),
-        text: String::new(),
-    };
-    if domains.is_empty() {
-        domains.push(&example);
-    }
-    for domain in domains {
-        let overrides = (!domain.text.is_empty()).then(|| domain.text.clone());
-        let loaded = Settings::load(
-            &domain.key,
-            Ok(defaults.map(|d| d.text.clone())),
-            Ok(overrides),
-        );
-        match loaded {
-            Err(e) => {
-                println!("{}: UNUSABLE, the edge would answer 503: {e}", domain.key);
-                failed = true;
-            }
-            Ok(loaded) => {
-                println!("{}: {}", domain.key, loaded.report(&domain.key));
-                for problem in &loaded.problems {
-                    println!("  problem: {problem}");
-                    failed = true;
-                }
-            }
-        }
-    }
-    if failed {
-        ExitCode::FAILURE
-    } else {
-        println!("ok");
-        ExitCode::SUCCESS
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Import(args) => import::run(args),
+        Command::Export(args) => export::run(args),
+        Command::ExitKit(args) => exit_kit::run(args),
+        Command::Pieces(args) => images::pieces(args),
+        Command::Qr(args) => images::qr(args),
+        Command::Settings(SettingsArgs {
+            command: SettingsCommand::Check { files },
+        }) => settings::check(&files),
     }
 }

@@ -3,19 +3,22 @@
 //! HTTP from chosen loopback addresses, gives each test a real origin server,
 //! and reads the log lines (`scans :: {json}`) Viceroy prints. What several
 //! test files need is here once: the user agents (`agents`), the admin-API
-//! requests and checks (`admin`), and a request's scan event (`scan`).
+//! requests and checks (`admin`), a request's scan event (`scan`), and the
+//! `qrctl` binary (`qrctl`).
 
 pub mod admin;
 pub mod agents;
 pub mod client;
 pub mod limits;
 pub mod origin;
+pub mod qrctl;
 pub mod scan;
 pub mod service;
 
 pub use client::{Reply, Req};
 pub use limits::RequestCost;
 pub use origin::{Behaviour, Origin};
+pub use qrctl::built_qrctl;
 pub use scan::scan;
 pub use service::{Service, ServiceConfig};
 

@@ -91,6 +91,8 @@ pub struct RequestCost {
     pub backend_requests: u32,
     /// Every hostcall of the `fastly_*` ABI.
     pub hostcalls: u32,
+    /// The same hostcalls by kind, `module::function`.
+    pub kinds: BTreeMap<String, u32>,
     /// From `handling request` to `request completed in` (wall time), by the trace's clock.
     pub wall: Duration,
     /// Time inside hostcalls that may wait on I/O (see [`may_wait`]).
@@ -453,6 +455,10 @@ impl Tracker {
                         live.gap.1 += 1;
                         let cost = &mut live.cost;
                         cost.hostcalls += 1;
+                        *cost
+                            .kinds
+                            .entry(format!("{module}::{function}"))
+                            .or_default() += 1;
                         if is_config_lookup(module, function) {
                             cost.config_lookups += 1;
                             if result.contains("BufferLength") {
@@ -615,6 +621,7 @@ impl Live {
                 config_lookup_retries: 0,
                 backend_requests: 0,
                 hostcalls: 0,
+                kinds: BTreeMap::new(),
                 wall: Duration::ZERO,
                 io_wait: Duration::ZERO,
                 host_time: Duration::ZERO,
@@ -847,6 +854,7 @@ mod tests {
             config_lookup_retries: 0,
             backend_requests: 33,
             hostcalls: 70,
+            kinds: BTreeMap::new(),
             wall: Duration::from_millis(30),
             io_wait: Duration::ZERO,
             host_time: Duration::ZERO,

@@ -5,11 +5,11 @@
 //! order of the body, while the links are written a window at a time; the
 //! same per-line results as one-by-one writes; insert-if-absent and
 //! replace-only-the-version-read between concurrent importers; and
-//! `scripts/load-links --to`, which sends a larger file in chunks of the cap.
+//! `qrctl import --to`, which sends a larger file in chunks of the cap.
 
 use qr_edge_core::admin::{IMPORT_WINDOW, MAX_IMPORT_LINES};
 use qr_edge_tests::admin::{api, audit, import as import_request, TOKEN};
-use qr_edge_tests::{repo_root, Service, ServiceConfig};
+use qr_edge_tests::{built_qrctl, Service, ServiceConfig};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
@@ -463,11 +463,11 @@ fn concurrent_imports_of_the_same_links_never_overwrite_each_other_unseen() {
     }
 }
 
-/// `scripts/load-links --to`: a file larger than the cap goes in chunks.
+/// `qrctl import --to`: a file larger than the cap goes in chunks.
 #[test]
-fn load_links_sends_a_larger_file_in_chunks_of_the_cap() {
+fn qrctl_import_sends_a_larger_file_in_chunks_of_the_cap() {
     let s = warm(config());
-    let dir = std::env::temp_dir().join(format!("qr-edge-load-links-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("qr-edge-qrctl-import-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
     let total = MAX_IMPORT_LINES + 5;
     let mut text = String::new();
@@ -485,10 +485,10 @@ fn load_links_sends_a_larger_file_in_chunks_of_the_cap() {
     let file = dir.join("links.ndjson");
     let failed = dir.join("failed.ndjson");
     std::fs::write(&file, &text).expect("write links");
-    let script = repo_root().join("scripts/load-links");
+    let qrctl = built_qrctl();
     let run = |extra: &[&str], token: Option<&str>| {
-        let mut cmd = Command::new("python3");
-        cmd.arg(&script)
+        let mut cmd = Command::new(&qrctl);
+        cmd.arg("import")
             .arg("--to")
             .arg(format!("http://{}", s.addr()))
             .args(extra)
@@ -497,7 +497,7 @@ fn load_links_sends_a_larger_file_in_chunks_of_the_cap() {
         if let Some(token) = token {
             cmd.env("QR_EDGE_ADMIN_TOKEN", token);
         }
-        cmd.output().expect("run scripts/load-links")
+        cmd.output().expect("run qrctl import")
     };
 
     let without = run(&[], None);
@@ -534,8 +534,8 @@ fn load_links_sends_a_larger_file_in_chunks_of_the_cap() {
         "{stderr}"
     );
     assert!(
-        stderr.contains(&format!("/{} lines", total + 1)),
-        "progress: {stderr}"
+        stderr.contains(&format!("importing {} link lines", total + 1)),
+        "{stderr}"
     );
     assert_eq!(std::fs::read_to_string(&failed).expect("--failed file"), "");
     let imports = s
@@ -568,6 +568,29 @@ fn load_links_sends_a_larger_file_in_chunks_of_the_cap() {
         stderr.contains(&format!("0 created, {total} replaced, 1 refused, 0 failed")),
         "{stderr}"
     );
+
+    // Resuming: --from-line skips the file's lines before it (here: all but the last).
+    let last = file_lines
+        .iter()
+        .rposition(|l| !l.is_empty())
+        .expect("a line")
+        + 1;
+    let resumed = run(&["--from-line", &last.to_string()], Some(TOKEN));
+    let stderr = String::from_utf8_lossy(&resumed.stderr);
+    assert_eq!(resumed.status.code(), Some(0), "{stderr}");
+    let results: Vec<Value> = String::from_utf8_lossy(&resumed.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("result JSON"))
+        .collect();
+    assert_eq!(results.len(), 1, "{stderr}");
+    assert_eq!(
+        (results[0]["line"].as_u64(), results[0]["status"].as_u64()),
+        (Some(last as u64), Some(200))
+    );
+
+    // The token is never an argument.
+    let argument = run(&["--token", TOKEN], Some(TOKEN));
+    assert_eq!(argument.status.code(), Some(2));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

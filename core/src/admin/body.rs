@@ -37,7 +37,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 ///   invalidation and audit line of each write, 25 × 100 ms = 2.5 s counting
 ///   its purge as one such operation. About 3.1 s in all, far inside 2 minutes.
 ///
-/// Larger files are split by the client (`scripts/load-links --to`).
+/// Larger files are split by the client (`qrctl import --to`, which uses this constant).
 pub const MAX_IMPORT_LINES: usize = 25;
 
 /// Link lines whose KV operations are in flight together in an import: each
@@ -224,6 +224,19 @@ pub fn split_import_line(line: &[u8]) -> Result<ImportLine, AdminError> {
             problem: "each line must be a JSON object {\"domain\",\"slug\",…record}".into(),
         }));
     };
+    // An export's report of a stored value it could not read (`export_error`,
+    // docs/admin-api.md) is no link: refused by name rather than as an
+    // unknown field, so the owner learns which stored value needs fixing.
+    if let Some(problem) = fields.get(super::EXPORT_ERROR_FIELD) {
+        let key = fields.get("key").and_then(Value::as_str).unwrap_or("?");
+        return Err(AdminError::InvalidRecord(RecordError {
+            field: super::EXPORT_ERROR_FIELD.into(),
+            problem: format!(
+                "this line is an export's report that the value stored under {key} could not be exported ({}), not a link; fix that value in the exported store and export it again",
+                problem.as_str().unwrap_or("no reason given")
+            ),
+        }));
+    }
     let domain = match fields.remove("domain") {
         Some(Value::String(domain)) => parse_domain(&domain)?,
         Some(_) => return Err(AdminError::InvalidDomain("must be a string".into())),

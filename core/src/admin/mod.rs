@@ -1,5 +1,5 @@
 //! The admin API's pure parts (docs/admin-api.md): routes, the bearer-token check,
-//! request bodies and preconditions, random slugs, listings, imports, audit
+//! request bodies and preconditions, random slugs, listings, imports, exports, audit
 //! lines, the tombstones of deleted links and the facts of a tried scan. The edge shell (`../src/admin.rs`)
 //! only does the I/O around them: the secret store, the `links` KV store, cache
 //! purges and the `audit` log.
@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod body;
 mod error;
+mod export;
 mod listing;
 mod preconditions;
 mod route;
@@ -27,6 +28,10 @@ pub use body::{
     MAX_RECORD_BODY_BYTES,
 };
 pub use error::AdminError;
+pub use export::{
+    error_line, export_line, link_line, split_key, ExportCursor, ExportQuery, PageBudget,
+    EXPORT_ERROR_FIELD, EXPORT_LIST_LIMIT, EXPORT_PAGE_BYTES,
+};
 pub use listing::{
     decode_cursor, encode_cursor, list_body, slug_of_key, ListItem, ListQuery, DEFAULT_LIST_LIMIT,
     MAX_LIST_LIMIT,

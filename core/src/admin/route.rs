@@ -25,6 +25,8 @@ pub enum AdminRoute {
     CreateLink { domain: String },
     /// `POST /_api/v1/import`
     Import,
+    /// `GET /_api/v1/export?domain=&cursor=`
+    Export,
     /// `GET /_api/v1/settings/{domain}`: the effective settings and their problems.
     GetSettings { domain: String },
     /// `POST /_api/v1/try/{domain}/{slug}`: the decision a scan by the described visitor would get.
@@ -58,6 +60,10 @@ pub fn parse_route(method: &str, raw_path: &str) -> Result<AdminRoute, AdminErro
         ["import"] => match method {
             "POST" => Ok(AdminRoute::Import),
             _ => Err(AdminError::MethodNotAllowed { allow: ALLOW_POST }),
+        },
+        ["export"] => match method {
+            "GET" => Ok(AdminRoute::Export),
+            _ => Err(AdminError::MethodNotAllowed { allow: ALLOW_GET }),
         },
         ["settings", domain] => match method {
             "GET" => Ok(AdminRoute::GetSettings {
@@ -208,6 +214,10 @@ mod tests {
             parse_route("GET", "/_api/v1/openapi.json"),
             Ok(AdminRoute::OpenApi)
         );
+        assert_eq!(
+            parse_route("GET", "/_api/v1/export"),
+            Ok(AdminRoute::Export)
+        );
     }
 
     #[test]
@@ -270,6 +280,10 @@ mod tests {
         assert_eq!(
             parse_route("GET", "/_api/v1/import"),
             Err(AdminError::MethodNotAllowed { allow: "POST" })
+        );
+        assert_eq!(
+            parse_route("POST", "/_api/v1/export"),
+            Err(AdminError::MethodNotAllowed { allow: "GET" })
         );
         assert_eq!(
             parse_route("DELETE", "/_api/v1/openapi.json"),
