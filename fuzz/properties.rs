@@ -61,6 +61,10 @@ pub fn path_route(data: &[u8]) {
             text.starts_with("/_api/v1"),
             "{text:?} routed to the admin API"
         ),
+        Route::Dashboard(_) => assert!(
+            text.starts_with("/_admin"),
+            "{text:?} routed to the dashboard"
+        ),
         Route::AppLink(file) => assert_eq!(
             text,
             file.path(),

@@ -13,7 +13,8 @@ use crate::client::{request_id, unix_millis};
 use crate::config::ip_salt;
 use crate::config::{secret, settings_for, SettingsReader};
 use crate::export::Export;
-use crate::lookup::LinkKey;
+use crate::images;
+use crate::lookup::{resolve, LinkKey};
 use crate::resources::{ADMIN_TOKEN_SECRET, AUDIT_LOG_ENDPOINT, LINKS_KV_STORE};
 use crate::responses::{json, problem, Rejection};
 use crate::scan_log::write_line;
@@ -28,10 +29,13 @@ use qr_edge_core::admin::{
     Caller, Change, ImportResult, ListItem, ListQuery, MediaType, Preconditions, RANDOM_SLUG_BYTES,
 };
 use qr_edge_core::admin::{is_tombstone, TOMBSTONE, TOMBSTONE_TTL_SECS};
+use qr_edge_core::admin::{parse_try, try_body};
 use qr_edge_core::admin::{ImportedLinks, IMPORT_WINDOW};
+use qr_edge_core::answer::{self, Resolution};
 use qr_edge_core::lower_hex;
 use qr_edge_core::path::normalize_host;
 use qr_edge_core::privacy::{ip_for_log, IpMode};
+use qr_edge_core::qr::ImageFormat;
 use qr_edge_core::record::{parse_record, LinkRecord, Strictness};
 use qr_edge_core::settings::Settings;
 use std::cell::OnceCell;
@@ -189,6 +193,12 @@ fn serve(req: Request, call: &Call) -> Result<Answer, AdminError> {
             return Ok(Answer::Stream(head, Streamed::Export(export)));
         }
         AdminRoute::GetSettings { domain } => get_settings(&domain),
+        AdminRoute::TryLink { domain, slug } => try_link(req, call, link_key(domain, slug)?),
+        AdminRoute::LinkImage {
+            domain,
+            slug,
+            format,
+        } => link_image(&req, &link_key(domain, slug)?, format),
     };
     response.map(Answer::Send)
 }
@@ -892,6 +902,50 @@ fn link_key(domain: String, slug: String) -> Result<LinkKey, AdminError> {
         slug,
         settings,
     })
+}
+
+/// `POST /try/{domain}/{slug}`: the decision a scan by the visitor the body
+/// describes would get, made by the scan's own `answer::scan` on the link as a
+/// scan resolves it (cache, KV, origin). Nothing is redirected and no scan
+/// line is written; the body is checked before anything is looked up.
+fn try_link(mut req: Request, call: &Call, key: LinkKey) -> Result<Response, AdminError> {
+    let body = read_body(&mut req, MediaType::Json)?;
+    let request =
+        parse_try(&body)?.scan_request(call.id.clone(), call.at_ms, &key.domain, &key.slug);
+    let resolution = resolve(&key);
+    let (_, event) = answer::scan(
+        request,
+        Resolution::Looked {
+            settings: &key.settings,
+            found: resolution.found(),
+            cache: resolution.cache,
+            source: resolution.source,
+        },
+    );
+    Ok(json(StatusCode::OK, try_body(&event.decision)))
+}
+
+/// `GET /qr/{domain}/{slug}.svg|.png`: the code the public image route draws
+/// for that domain (it encodes the short domain's URL, whatever host this
+/// request came to), for the dashboard on the admin host. Like `GET /links`,
+/// it answers for links of the `links` store (404 for any other, without
+/// asking the origin). Not kept by shared caches (an authorised answer); a
+/// missing link or an unreadable store is a problem document like every other admin error.
+fn link_image(req: &Request, key: &LinkKey, format: ImageFormat) -> Result<Response, AdminError> {
+    Links::open()?
+        .read(&key.store_key())?
+        .ok_or(AdminError::LinkNotFound)?;
+    let (mut response, _refresh) = images::respond(req, key, format);
+    match response.get_status() {
+        StatusCode::NOT_FOUND => Err(AdminError::LinkNotFound),
+        StatusCode::SERVICE_UNAVAILABLE => Err(AdminError::Unavailable(
+            "the link could not be resolved; retry later".into(),
+        )),
+        _ => {
+            response.set_header("cache-control", "private, no-cache");
+            Ok(response)
+        }
+    }
 }
 
 /// `GET /settings/{domain}`: the domain's effective settings and every

@@ -83,6 +83,9 @@ pub fn handle(req: Request) -> Handled {
     if route == Route::Admin {
         return crate::admin::handle(req).into();
     }
+    if let Route::Dashboard(file) = route {
+        return crate::dashboard::handle(&req, file).into();
+    }
     let head = match method_class(req.get_method_str()) {
         MethodClass::Get => false,
         MethodClass::Head => true,
@@ -130,7 +133,9 @@ fn public(req: Request, host: String, route: Route) -> Handled {
                 View::Redirect | View::Preview => scan(&req, &key, view == View::Preview),
             }
         }
-        Route::Health | Route::Admin | Route::NotFound => Rejection::UnknownPath.into(),
+        Route::Health | Route::Admin | Route::Dashboard(_) | Route::NotFound => {
+            Rejection::UnknownPath.into()
+        }
     }
 }
 

@@ -9,6 +9,7 @@ mod admin;
 mod bodies;
 mod client;
 mod config;
+mod dashboard;
 mod diagnostics;
 mod export;
 mod handler;

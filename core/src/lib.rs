@@ -8,6 +8,7 @@ pub mod admin;
 pub mod answer;
 pub mod clock;
 pub mod conditional;
+pub mod dashboard;
 pub mod decide;
 pub mod destination;
 pub mod freshness;

@@ -2,6 +2,8 @@
 //! to a route, and anything that is not a valid slug path is `NotFound`
 //! before any store is touched.
 
+use crate::dashboard::{dashboard_file, DashboardFile};
+
 /// Longest slug (docs/routes.md).
 pub const MAX_SLUG_LEN: usize = 64;
 /// Longest host name we serve (DNS limit).
@@ -33,6 +35,8 @@ pub enum Route {
     Home,
     /// `/_api/v1` and below: handed to the admin API as sent.
     Admin,
+    /// `/_admin` and below: the dashboard (`crate::dashboard`).
+    Dashboard(DashboardFile),
     /// `/.well-known/apple-app-site-association` or `/.well-known/assetlinks.json`.
     AppLink(AppLinkFile),
     /// A slug route, the slug lower-cased.
@@ -91,6 +95,9 @@ pub fn method_class(method: &str) -> MethodClass {
 pub fn route(raw_path: &str) -> Route {
     if raw_path == ADMIN_PREFIX || raw_path.starts_with("/_api/v1/") {
         return Route::Admin;
+    }
+    if let Some(file) = dashboard_file(raw_path) {
+        return Route::Dashboard(file);
     }
     // Matched exactly as Apple and Google fetch them: no other spelling is
     // asked for, and none needs to reach the slug rules below.
@@ -245,6 +252,12 @@ mod tests {
         assert_eq!(route("/robots.txt"), Route::Robots);
         assert_eq!(route("/_api/v1"), Route::Admin);
         assert_eq!(route("/_api/v1/links/a.com/x"), Route::Admin);
+        assert_eq!(route("/_admin/"), Route::Dashboard(DashboardFile::Index));
+        assert_eq!(
+            route("/_admin/app.js"),
+            Route::Dashboard(DashboardFile::Script)
+        );
+        assert_eq!(route("/_admin"), Route::Dashboard(DashboardFile::Bare));
         assert_eq!(
             route("/.well-known/apple-app-site-association"),
             Route::AppLink(AppLinkFile::AppleAppSiteAssociation)

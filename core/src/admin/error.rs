@@ -30,6 +30,13 @@ pub enum AdminError {
         /// What is wrong with it.
         problem: String,
     },
+    /// A field of a JSON body other than a record is malformed or unknown (400, the field's name).
+    InvalidField {
+        /// The field.
+        name: String,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// The body is not JSON (400).
     MalformedJson(String),
     /// The record breaks the contract (400, the record field's path).
@@ -64,6 +71,7 @@ impl AdminError {
             AdminError::InvalidDomain(_)
             | AdminError::InvalidSlug(_)
             | AdminError::InvalidParameter { .. }
+            | AdminError::InvalidField { .. }
             | AdminError::MalformedJson(_)
             | AdminError::InvalidRecord(_) => 400,
             AdminError::UnsupportedMediaType { .. } => 415,
@@ -86,6 +94,7 @@ impl AdminError {
             AdminError::InvalidDomain(_) => "Invalid domain",
             AdminError::InvalidSlug(_) => "Invalid slug",
             AdminError::InvalidParameter { .. } => "Invalid query parameter",
+            AdminError::InvalidField { .. } => "Invalid field",
             AdminError::MalformedJson(_) => "Malformed JSON",
             AdminError::InvalidRecord(_) => "Invalid link record",
             AdminError::UnsupportedMediaType { .. } => "Unsupported media type",
@@ -103,7 +112,9 @@ impl AdminError {
         match self {
             AdminError::InvalidDomain(_) => Some("domain"),
             AdminError::InvalidSlug(_) => Some("slug"),
-            AdminError::InvalidParameter { name, .. } => Some(name),
+            AdminError::InvalidParameter { name, .. } | AdminError::InvalidField { name, .. } => {
+                Some(name)
+            }
             AdminError::NoAllowList => Some(crate::settings::fields::DESTINATION_HOSTS),
             AdminError::InvalidRecord(e) | AdminError::StoredRecordInvalid(e) => Some(&e.field),
             _ => None,
@@ -122,7 +133,8 @@ impl fmt::Display for AdminError {
             AdminError::LinkNotFound => f.write_str("no link with this domain and slug"),
             AdminError::InvalidDomain(problem) => write!(f, "domain: {problem}"),
             AdminError::InvalidSlug(problem) => write!(f, "slug: {problem}"),
-            AdminError::InvalidParameter { name, problem } => write!(f, "{name}: {problem}"),
+            AdminError::InvalidParameter { name, problem }
+            | AdminError::InvalidField { name, problem } => write!(f, "{name}: {problem}"),
             AdminError::MalformedJson(problem) => {
                 write!(f, "the body is not valid JSON: {problem}")
             }

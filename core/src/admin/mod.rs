@@ -1,6 +1,6 @@
 //! The admin API's pure parts (docs/admin-api.md): routes, the bearer-token check,
 //! request bodies and preconditions, random slugs, listings, imports, exports, audit
-//! lines and the tombstones of deleted links. The edge shell (`../src/admin.rs`)
+//! lines, the tombstones of deleted links and the facts of a tried scan. The edge shell (`../src/admin.rs`)
 //! only does the I/O around them: the secret store, the `links` KV store, cache
 //! purges and the `audit` log.
 
@@ -14,6 +14,7 @@ mod preconditions;
 mod route;
 mod slug;
 mod tombstone;
+mod trial;
 
 pub use audit::{
     Action, AuditEntry, Caller, Change, Logged, AUDIT_SCHEMA_VERSION, MAX_AUDIT_LINE_BYTES,
@@ -39,6 +40,7 @@ pub use preconditions::{etag, Preconditions};
 pub use route::{parse_domain, parse_route, parse_slug, AdminRoute, API_PREFIX};
 pub use slug::{random_slug, RANDOM_SLUG_ALPHABET, RANDOM_SLUG_BYTES, RANDOM_SLUG_LEN};
 pub use tombstone::{is_tombstone, TOMBSTONE, TOMBSTONE_TTL_SECS};
+pub use trial::{parse_try, try_body, TryFacts, MAX_TRY_TEXT, TRY_FIELDS};
 
 use crate::path::short_url;
 use crate::record::LinkRecord;

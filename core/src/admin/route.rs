@@ -3,6 +3,7 @@
 
 use super::AdminError;
 use crate::path::{is_dns_name, is_valid_slug};
+use crate::qr::ImageFormat;
 
 /// The admin API's path prefix (docs/admin-api.md).
 pub const API_PREFIX: &str = "/_api/v1";
@@ -28,6 +29,15 @@ pub enum AdminRoute {
     Export,
     /// `GET /_api/v1/settings/{domain}`: the effective settings and their problems.
     GetSettings { domain: String },
+    /// `POST /_api/v1/try/{domain}/{slug}`: the decision a scan by the described visitor would get.
+    TryLink { domain: String, slug: String },
+    /// `GET /_api/v1/qr/{domain}/{slug}.svg|.png`: the link's code, from any host
+    /// the API answers on (the dashboard's preview and download).
+    LinkImage {
+        domain: String,
+        slug: String,
+        format: ImageFormat,
+    },
 }
 
 const ALLOW_LINK: &str = "GET, PUT, DELETE";
@@ -61,6 +71,31 @@ pub fn parse_route(method: &str, raw_path: &str) -> Result<AdminRoute, AdminErro
             }),
             _ => Err(AdminError::MethodNotAllowed { allow: ALLOW_GET }),
         },
+        ["try", domain, slug] => match method {
+            "POST" => Ok(AdminRoute::TryLink {
+                domain: parse_domain(domain)?,
+                slug: parse_slug(slug)?,
+            }),
+            _ => Err(AdminError::MethodNotAllowed { allow: ALLOW_POST }),
+        },
+        ["qr", domain, file] => {
+            if method != "GET" {
+                return Err(AdminError::MethodNotAllowed { allow: ALLOW_GET });
+            }
+            let lower = file.to_ascii_lowercase();
+            let (slug, format) = if let Some(slug) = lower.strip_suffix(".svg") {
+                (slug, ImageFormat::Svg)
+            } else if let Some(slug) = lower.strip_suffix(".png") {
+                (slug, ImageFormat::Png)
+            } else {
+                return Err(AdminError::UnknownRoute);
+            };
+            Ok(AdminRoute::LinkImage {
+                domain: parse_domain(domain)?,
+                slug: parse_slug(slug)?,
+                format,
+            })
+        }
         ["links", domain] => {
             let allowed = matches!(method, "GET" | "POST");
             if !allowed {
@@ -182,6 +217,51 @@ mod tests {
         assert_eq!(
             parse_route("GET", "/_api/v1/export"),
             Ok(AdminRoute::Export)
+        );
+    }
+
+    #[test]
+    fn try_and_image_routes_name_domain_slug_and_format() {
+        assert_eq!(
+            parse_route("POST", "/_api/v1/try/Go.Example.com/SPRING26"),
+            Ok(AdminRoute::TryLink {
+                domain: "go.example.com".into(),
+                slug: "spring26".into()
+            })
+        );
+        assert_eq!(
+            parse_route("GET", "/_api/v1/qr/go.example.com/Spring26.SVG"),
+            Ok(AdminRoute::LinkImage {
+                domain: "go.example.com".into(),
+                slug: "spring26".into(),
+                format: ImageFormat::Svg
+            })
+        );
+        assert_eq!(
+            parse_route("GET", "/_api/v1/qr/go.example.com/spring26.png"),
+            Ok(AdminRoute::LinkImage {
+                domain: "go.example.com".into(),
+                slug: "spring26".into(),
+                format: ImageFormat::Png
+            })
+        );
+        assert_eq!(
+            parse_route("GET", "/_api/v1/qr/go.example.com/spring26.gif"),
+            Err(AdminError::UnknownRoute)
+        );
+        assert_eq!(
+            parse_route("GET", "/_api/v1/qr/go.example.com/-a.svg")
+                .unwrap_err()
+                .field(),
+            Some("slug")
+        );
+        assert_eq!(
+            parse_route("GET", "/_api/v1/try/go.example.com/spring26"),
+            Err(AdminError::MethodNotAllowed { allow: "POST" })
+        );
+        assert_eq!(
+            parse_route("POST", "/_api/v1/qr/go.example.com/spring26.svg"),
+            Err(AdminError::MethodNotAllowed { allow: "GET" })
         );
     }
 
