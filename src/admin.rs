@@ -14,7 +14,8 @@ use crate::config::ip_salt;
 use crate::config::{secret, settings_for, SettingsReader};
 use crate::export::Export;
 use crate::images;
-use crate::lookup::{resolve, LinkKey};
+use crate::lookup::LinkKey;
+use crate::pieces::resolve_slug;
 use crate::resources::{ADMIN_TOKEN_SECRET, AUDIT_LOG_ENDPOINT, LINKS_KV_STORE};
 use crate::responses::{json, problem, Rejection};
 use crate::scan_log::write_line;
@@ -912,7 +913,9 @@ fn try_link(mut req: Request, call: &Call, key: LinkKey) -> Result<Response, Adm
     let body = read_body(&mut req, MediaType::Json)?;
     let request =
         parse_try(&body)?.scan_request(call.id.clone(), call.at_ms, &key.domain, &key.slug);
-    let resolution = resolve(&key);
+    // Resolved as a scan resolves it, piece codes included.
+    let resolved = resolve_slug(&key);
+    let resolution = resolved.resolution;
     let (_, event) = answer::scan(
         request,
         Resolution::Looked {
@@ -920,6 +923,7 @@ fn try_link(mut req: Request, call: &Call, key: LinkKey) -> Result<Response, Adm
             found: resolution.found(),
             cache: resolution.cache,
             source: resolution.source,
+            piece: resolved.piece,
         },
     );
     Ok(json(StatusCode::OK, try_body(&event.decision)))

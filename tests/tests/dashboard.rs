@@ -19,7 +19,11 @@ fn service() -> Service {
         config()
             .setting("destination_hosts", json!(["*"]))
             .setting("domains", json!(["go.example.com"]))
-            .link("go.example.com/menu", MENU),
+            .link("go.example.com/menu", MENU)
+            .link(
+                "go.example.com/mail",
+                r#"{"url":"https://example.com/m/{piece}","pieces":{"max_length":6}}"#,
+            ),
     )
 }
 
@@ -130,6 +134,16 @@ fn try_answers_the_scan_decision_without_redirecting_or_logging() {
         json!({"location":"https://example.com/ios?utm_source=poster","outcome":"redirect","rule":"rule:1","status":302})
     );
     assert_eq!(tried("{}")["rule"], "default");
+    // A piece code resolves as a scan resolves it: the base record, `{piece}` filled in.
+    assert_eq!(
+        s.send(with_json(
+            "POST",
+            "/_api/v1/try/go.example.com/MAIL-A7",
+            "{}"
+        ))
+        .json(),
+        json!({"location":"https://example.com/m/a7","outcome":"redirect","rule":"default","status":302})
+    );
     let unknown = s.send(with_json("POST", "/_api/v1/try/go.example.com/nope", "{}"));
     assert_eq!(
         unknown.json(),
