@@ -257,6 +257,7 @@ mod tests {
                 found: Found::Record(&record),
                 cache: CacheState::Hit,
                 source: Source::Cache,
+                piece: None,
             },
         );
         serde_json::from_str(&try_body(&event.decision)).unwrap()
