@@ -21,7 +21,9 @@ use crate::responses::{json, problem, Rejection};
 use crate::scan_log::write_line;
 use fastly::http::body::StreamingBody;
 use fastly::http::StatusCode;
-use fastly::kv_store::{InsertMode, KVStoreError, PendingInsertHandle, PendingLookupHandle};
+use fastly::kv_store::{
+    InsertMode, KVStoreError, ListBuilder, ListPage, PendingInsertHandle, PendingLookupHandle,
+};
 use fastly::{KVStore, Request, Response};
 use qr_edge_core::admin::{
     body_too_large, check_content_type, check_import_size, created_body, etag, import_lines,
@@ -32,7 +34,7 @@ use qr_edge_core::admin::{
 use qr_edge_core::admin::{is_tombstone, TOMBSTONE, TOMBSTONE_TTL_SECS};
 use qr_edge_core::admin::{parse_try, try_body};
 use qr_edge_core::admin::{ImportedLinks, IMPORT_WINDOW};
-use qr_edge_core::answer::{self, Resolution};
+use qr_edge_core::answer;
 use qr_edge_core::lower_hex;
 use qr_edge_core::path::normalize_host;
 use qr_edge_core::privacy::{ip_for_log, IpMode};
@@ -321,13 +323,7 @@ fn list_links(req: &Request, domain: &str) -> Result<Response, AdminError> {
     if let Some(cursor) = &query.cursor {
         list = list.cursor(cursor);
     }
-    let page = list.execute().map_err(|e| match e {
-        KVStoreError::ItemBadRequest => AdminError::InvalidParameter {
-            name: "cursor".into(),
-            problem: "the link store refused this cursor".into(),
-        },
-        e => store_error(e),
-    })?;
+    let page = list_page(list)?;
     // Every lookup is started before the first is awaited: one round trip for the page.
     let mut pending = Vec::new();
     for key in page.keys() {
@@ -886,6 +882,18 @@ fn precondition_held(insert: Result<(), KVStoreError>) -> Result<bool, AdminErro
     }
 }
 
+/// One page of a KV list (the link listing, the export): a cursor the store
+/// refuses is the caller's bad `cursor`, anything else a store failure.
+pub(crate) fn list_page(list: ListBuilder<'_>) -> Result<ListPage, AdminError> {
+    list.execute().map_err(|e| match e {
+        KVStoreError::ItemBadRequest => AdminError::InvalidParameter {
+            name: "cursor".into(),
+            problem: "the link store refused this cursor".into(),
+        },
+        e => store_error(e),
+    })
+}
+
 pub(crate) fn store_error(e: KVStoreError) -> AdminError {
     match e {
         KVStoreError::ItemPayloadTooLarge => {
@@ -914,18 +922,7 @@ fn try_link(mut req: Request, call: &Call, key: LinkKey) -> Result<Response, Adm
     let request =
         parse_try(&body)?.scan_request(call.id.clone(), call.at_ms, &key.domain, &key.slug);
     // Resolved as a scan resolves it, piece codes included.
-    let resolved = resolve_slug(&key);
-    let resolution = resolved.resolution;
-    let (_, event) = answer::scan(
-        request,
-        Resolution::Looked {
-            settings: &key.settings,
-            found: resolution.found(),
-            cache: resolution.cache,
-            source: resolution.source,
-            piece: resolved.piece,
-        },
-    );
+    let (_, event) = answer::scan(request, resolve_slug(&key).looked(&key.settings));
     Ok(json(StatusCode::OK, try_body(&event.decision)))
 }
 

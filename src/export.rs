@@ -6,7 +6,7 @@
 //! (bad query, bad cursor, a store that fails) is decided before the head
 //! goes out; what a line says is the core's (`qr_edge_core::admin::export_line`).
 
-use crate::admin::store_error;
+use crate::admin::{list_page, store_error};
 use crate::resources::LINKS_KV_STORE;
 use fastly::http::body::StreamingBody;
 use fastly::http::StatusCode;
@@ -46,13 +46,7 @@ pub fn start(req: &Request) -> Result<(Response, Export), AdminError> {
     if let Some(kv) = &query.cursor.kv {
         list = list.cursor(kv);
     }
-    let page = list.execute().map_err(|e| match e {
-        KVStoreError::ItemBadRequest => AdminError::InvalidParameter {
-            name: "cursor".into(),
-            problem: "the link store refused this cursor".into(),
-        },
-        e => store_error(e),
-    })?;
+    let page = list_page(list)?;
     let keys: Vec<&String> = page
         .keys()
         .iter()

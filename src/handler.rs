@@ -152,20 +152,10 @@ fn image(req: &Request, key: &LinkKey, format: ImageFormat) -> Handled {
 fn scan(req: &Request, key: &LinkKey, preview: bool) -> Handled {
     let request = scan_request(req, &key.domain, &key.slug, preview);
     let resolved = resolve_slug(key);
-    let resolution = resolved.resolution;
-    let (plan, event) = answer::scan(
-        request,
-        Resolution::Looked {
-            settings: &key.settings,
-            found: resolution.found(),
-            cache: resolution.cache,
-            source: resolution.source,
-            piece: resolved.piece,
-        },
-    );
+    let (plan, event) = answer::scan(request, resolved.looked(&key.settings));
     Handled {
         scan: Some(event),
-        refresh: resolution.refresh,
+        refresh: resolved.resolution.refresh,
         ..reply(plan).into()
     }
 }

@@ -4,7 +4,9 @@
 //! a hit, and any other answer, costs what it costs without piece codes.
 
 use crate::lookup::{resolve, Link, LinkKey, Resolution};
+use qr_edge_core::answer;
 use qr_edge_core::pieces::{piece_code, PieceCode};
+use qr_edge_core::settings::Settings;
 
 /// A slug's resolution, and the piece code it answered, if it was one.
 pub struct Resolved<'k> {
@@ -12,6 +14,19 @@ pub struct Resolved<'k> {
     pub resolution: Resolution,
     /// `Some` when `resolution` is the base record answering a piece code.
     pub piece: Option<PieceCode<'k>>,
+}
+
+impl Resolved<'_> {
+    /// What the core's answer takes: the domain's settings and what was found.
+    pub fn looked<'a>(&'a self, settings: &'a Settings) -> answer::Resolution<'a> {
+        answer::Resolution::Looked {
+            settings,
+            found: self.resolution.found(),
+            cache: self.resolution.cache,
+            source: self.resolution.source,
+            piece: self.piece,
+        }
+    }
 }
 
 /// Resolves `key`'s slug; if no source knows it and it can be a piece code,
