@@ -119,7 +119,7 @@ fn exit_kit_writes_redirects_and_static_pages_in_both_cases() {
     );
     assert_eq!(
         read("static/qr.example.org/_redirects"),
-        "/ab  https://example.org/x  308\n/AB  https://example.org/x  308\n/ended  https://example.org/events  302\n/ENDED  https://example.org/events  302\n/mail  https://example.org/m/?p=  302\n/MAIL  https://example.org/m/?p=  302\n"
+        "# /mail-{piece}: piece codes cannot be expressed here (docs/qrctl.md)\n/ab  https://example.org/x  308\n/AB  https://example.org/x  308\n/ended  https://example.org/events  302\n/ENDED  https://example.org/events  302\n/mail  https://example.org/m/?p=  302\n/MAIL  https://example.org/m/?p=  302\n"
     );
     assert!(read("_redirects").contains(
         "https://go.example.com/SPRING26  https://example.com/spring?a=1&b=%3C2%3E  302\n"
@@ -137,7 +137,14 @@ fn exit_kit_writes_redirects_and_static_pages_in_both_cases() {
     assert!(nginx.contains("go.example.com/off 410;"), "{nginx}");
     let caddy = read("Caddyfile");
     assert!(caddy.contains("http://go.example.com:8080 {"), "{caddy}");
-    assert!(caddy.contains("respond /off 410"), "{caddy}");
+    assert!(
+        caddy.contains("@s-off path /off\n\t\trespond @s-off 410"),
+        "{caddy}"
+    );
+    assert!(
+        caddy.contains("@p-mail path_regexp qrkitpiece (?i)^/mail-([a-z0-9]{1,6})$"),
+        "{caddy}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

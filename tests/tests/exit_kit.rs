@@ -14,6 +14,13 @@
 //! to `url` by design (a static configuration has no sticky split), so the
 //! edge answers here from the same records with their `split` taken out, and
 //! nothing else changed.
+//!
+//! Piece codes: a record `mail` with `pieces` (`{piece}` in the path and in a
+//! query value) and a link `mail-12` of its own are added to the fixtures;
+//! piece codes are replayed too. The one documented difference: a piece
+//! scanned with upper-case letters reaches the destination lower-cased from
+//! the edge and as scanned from nginx and Caddy, which cannot lower-case a
+//! capture; that difference is asserted, not skipped.
 
 use qr_edge_tests::client::send_raw;
 use qr_edge_tests::{built_qrctl, repo_root, Req, Service, ServiceConfig};
@@ -62,13 +69,27 @@ fn config(links: &[(String, String)]) -> ServiceConfig {
 
 /// fixtures/links.json: `{domain}/{slug}` → record text, in file order.
 /// Plus one link whose destination holds what nginx would read as a variable
-/// (`$`) and a query of its own (the scan's is joined with `&`).
+/// (`$`) and a query of its own (the scan's is joined with `&`), a print-run
+/// record `mail` with pieces of up to 6 characters, and `mail-12`, a link of
+/// its own that looks like one of its pieces.
 fn fixture_links() -> Vec<(String, Map<String, Value>)> {
     let text = std::fs::read_to_string(repo_root().join("fixtures/links.json")).expect("fixtures");
     let mut store: Map<String, Value> = serde_json::from_str(&text).expect("fixture JSON");
     store.insert(
         "go.example.com/dollar".into(),
         json!({"url": "https://example.com/a$b?x=1"})
+            .to_string()
+            .into(),
+    );
+    store.insert(
+        "go.example.com/mail".into(),
+        json!({"url": "https://example.com/mail/{piece}?customer={piece}", "pieces": {"max_length": 6}})
+            .to_string()
+            .into(),
+    );
+    store.insert(
+        "go.example.com/mail-12".into(),
+        json!({"url": "https://example.com/exact-twelve"})
             .to_string()
             .into(),
     );
@@ -266,6 +287,72 @@ fn nginx_and_caddy_answer_every_fixture_slug_as_the_edge_does_for_a_default_visi
             }
         }
     }
+    // Piece codes of `mail` (go.example.com): the same answer as the edge's,
+    // digits in any case, lower-case letters, with a trailing slash or a
+    // forwarded query; a piece longer than max_length is 404 everywhere, and
+    // the link `mail-12` wins over the piece `12`.
+    let piece_codes = [
+        ("/mail-0042", "https://example.com/mail/0042?customer=0042"),
+        ("/MAIL-0042", "https://example.com/mail/0042?customer=0042"),
+        ("/mail-a7k2", "https://example.com/mail/a7k2?customer=a7k2"),
+        (
+            "/mail-000001/",
+            "https://example.com/mail/000001?customer=000001",
+        ),
+        (
+            "/Mail-7?utm_source=qr",
+            "https://example.com/mail/7?customer=7&utm_source=qr",
+        ),
+        ("/mail-12", "https://example.com/exact-twelve"),
+        ("/MAIL-12", "https://example.com/exact-twelve"),
+        ("/mail-1234567", ""),
+        ("/mail-00-1", ""),
+    ];
+    for (target, location) in piece_codes {
+        let want = answer(edge.addr(), "go.example.com", target);
+        // The edge itself answers as this test reads the record.
+        let expected = if location.is_empty() {
+            (404, None)
+        } else {
+            (302, Some(location.to_owned()))
+        };
+        assert_eq!(want, expected, "edge: go.example.com{target}");
+        for server in [&nginx, &caddy] {
+            let got = answer(server.addr, "go.example.com", target);
+            let ok = got == want;
+            mismatches += usize::from(!ok);
+            rows.push(format!(
+                "{} {:5} go.example.com{target}: edge {} {}, {} {} {}",
+                if ok { "  " } else { "!!" },
+                server.name,
+                want.0,
+                want.1.as_deref().unwrap_or("-"),
+                server.name,
+                got.0,
+                got.1.as_deref().unwrap_or("-"),
+            ));
+        }
+    }
+    // The documented difference (docs/qrctl.md): the edge lower-cases a
+    // piece, nginx and Caddy pass it on as scanned.
+    assert_eq!(
+        answer(edge.addr(), "go.example.com", "/MAIL-A7K2"),
+        (
+            302,
+            Some("https://example.com/mail/a7k2?customer=a7k2".to_owned())
+        )
+    );
+    for server in [&nginx, &caddy] {
+        assert_eq!(
+            answer(server.addr, "go.example.com", "/MAIL-A7K2"),
+            (
+                302,
+                Some("https://example.com/mail/A7K2?customer=A7K2".to_owned())
+            ),
+            "{}: a piece with upper-case letters is passed on as scanned",
+            server.name
+        );
+    }
     // The edge's answer for an unknown slug differs by design (404 page or the
     // domain's not_found_url; the kit knows no settings): not compared, but the
     // servers must not redirect it.
@@ -284,8 +371,12 @@ fn nginx_and_caddy_answer_every_fixture_slug_as_the_edge_does_for_a_default_visi
         nginx.log_text(),
         caddy.log_text()
     );
-    // Every fixture slug was compared, in both cases, with and without a query, on both servers.
-    assert_eq!(rows.len(), fixtures.len() * 2 * 2 * 2);
+    // Every fixture slug was compared, in both cases, with and without a
+    // query, on both servers, and every piece code on both servers.
+    assert_eq!(
+        rows.len(),
+        fixtures.len() * 2 * 2 * 2 + piece_codes.len() * 2
+    );
     eprintln!("{table}");
     drop((nginx, caddy));
     let _ = std::fs::remove_dir_all(&dir);
