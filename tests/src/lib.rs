@@ -11,6 +11,7 @@ pub mod agents;
 pub mod client;
 pub mod limits;
 pub mod origin;
+pub mod qr_image;
 pub mod qrctl;
 pub mod scan;
 pub mod service;
