@@ -153,21 +153,14 @@ pub fn forward_query(destination: &str, scan_query: &str, forward: &ForwardQuery
 mod tests {
     use super::*;
     use crate::record::{parse_record, DestinationPolicy, Strictness};
-    use crate::visitor::{Geo, RequestFacts, Visitor};
+    use crate::visitor::Visitor;
 
     const NOW: i64 = 1_772_323_200_000; // 2026-03-01T00:00:00Z
 
     fn decide_json(json: &str, query: &str) -> Decision {
         let policy = DestinationPolicy::open("go.example.com");
         let record = parse_record(json.as_bytes(), Strictness::Reader, &policy).unwrap();
-        let visitor = Visitor::classify(
-            None,
-            None,
-            None,
-            RequestFacts::default(),
-            Geo::default(),
-            None,
-        );
+        let visitor = Visitor::unknown();
         decide(
             &record,
             &ScanFacts {

@@ -60,6 +60,20 @@ pub struct Visitor {
 }
 
 impl Visitor {
+    /// A visitor of whom nothing is known: no address, no headers, no
+    /// location, no device data. Only rules that need no fact about the
+    /// visitor can hold for it (the exit kit's default visitor).
+    pub fn unknown() -> Visitor {
+        Visitor::classify(
+            None,
+            None,
+            None,
+            RequestFacts::default(),
+            Geo::default(),
+            None,
+        )
+    }
+
     /// Classifies the raw request facts.
     pub fn classify(
         ip: Option<IpAddr>,

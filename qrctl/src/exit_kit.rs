@@ -49,7 +49,7 @@ use qr_edge_core::path::{is_dns_name, is_valid_slug, MAX_SLUG_LEN};
 use qr_edge_core::pieces::{MAX_PIECE_LEN, PLACEHOLDER};
 use qr_edge_core::record::{ForwardQuery, LinkRecord};
 use qr_edge_core::targeting::ScanFacts;
-use qr_edge_core::visitor::{Geo, RequestFacts, Visitor};
+use qr_edge_core::visitor::Visitor;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -109,14 +109,7 @@ const PIECE_MARK: &str = "qrkitpiecemarkzq";
 
 /// What a default visitor gets for `record` at `now`.
 pub fn default_target(slug: &str, record: &LinkRecord, now: i64) -> Target {
-    let visitor = Visitor::classify(
-        None,
-        None,
-        None,
-        RequestFacts::default(),
-        Geo::default(),
-        None,
-    );
+    let visitor = Visitor::unknown();
     let mut record = record.clone();
     record.split.clear();
     let decision = decide(

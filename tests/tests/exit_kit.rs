@@ -263,27 +263,31 @@ fn nginx_and_caddy_answer_every_fixture_slug_as_the_edge_does_for_a_default_visi
 
     let mut rows = Vec::new();
     let mut mismatches = 0;
+    // Asks nginx and Caddy what the edge answered (`want`); one table row each.
+    let mut compare = |domain: &str, target: &str, want: &(u16, Option<String>)| {
+        for server in [&nginx, &caddy] {
+            let got = answer(server.addr, domain, target);
+            let ok = got == *want;
+            mismatches += usize::from(!ok);
+            rows.push(format!(
+                "{} {:5} {domain}{target}: edge {} {}, {} {} {}",
+                if ok { "  " } else { "!!" },
+                server.name,
+                want.0,
+                want.1.as_deref().unwrap_or("-"),
+                server.name,
+                got.0,
+                got.1.as_deref().unwrap_or("-"),
+            ));
+        }
+    };
     for (key, _) in &fixtures {
         let (domain, slug) = key.split_once('/').expect("domain/slug");
         for path in [slug.to_owned(), slug.to_ascii_uppercase()] {
             for query in ["", "?utm_source=qr"] {
                 let target = format!("/{path}{query}");
                 let want = answer(edge.addr(), domain, &target);
-                for server in [&nginx, &caddy] {
-                    let got = answer(server.addr, domain, &target);
-                    let ok = got == want;
-                    mismatches += usize::from(!ok);
-                    rows.push(format!(
-                        "{} {:5} {domain}{target}: edge {} {}, {} {} {}",
-                        if ok { "  " } else { "!!" },
-                        server.name,
-                        want.0,
-                        want.1.as_deref().unwrap_or("-"),
-                        server.name,
-                        got.0,
-                        got.1.as_deref().unwrap_or("-"),
-                    ));
-                }
+                compare(domain, &target, &want);
             }
         }
     }
@@ -317,21 +321,7 @@ fn nginx_and_caddy_answer_every_fixture_slug_as_the_edge_does_for_a_default_visi
             (302, Some(location.to_owned()))
         };
         assert_eq!(want, expected, "edge: go.example.com{target}");
-        for server in [&nginx, &caddy] {
-            let got = answer(server.addr, "go.example.com", target);
-            let ok = got == want;
-            mismatches += usize::from(!ok);
-            rows.push(format!(
-                "{} {:5} go.example.com{target}: edge {} {}, {} {} {}",
-                if ok { "  " } else { "!!" },
-                server.name,
-                want.0,
-                want.1.as_deref().unwrap_or("-"),
-                server.name,
-                got.0,
-                got.1.as_deref().unwrap_or("-"),
-            ));
-        }
+        compare("go.example.com", target, &want);
     }
     // The documented difference (docs/qrctl.md): the edge lower-cases a
     // piece, nginx and Caddy pass it on as scanned.
